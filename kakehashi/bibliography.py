@@ -1,0 +1,201 @@
+"""Load and format stages: read `references.bib` with pybtex and format it per language.
+
+`load_bibliography` takes the .bib file and gives a frozen `Bibliography` (the pybtex
+database, keys in file order, and each key's line, which pybtex does not keep).
+`format_bibliography` takes it with the citation numbers and gives a `FormattedEntry` per
+key for one page language, through the style in `bibstyle.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pybtex.errors
+from pybtex.database import BibliographyData, parse_string
+from pybtex.richtext import Text
+from pybtex.scanner import PybtexSyntaxError
+
+from .bibstyle import CJK, HtmlBackend, KakehashiStyle, PlainHtmlBackend, entry_language, safe_url
+from .config import read_text
+from .diagnostics import Diagnostics, line_col
+
+ENTRY_START = re.compile(r"@\s*([A-Za-z]+)\s*[{(]\s*([^,\s{}()]+)\s*,")
+FORMATTING_MACROS = re.compile(r"\\(?:texttt|textit|textbf|textsc|textrm|textsf|textnormal|emph|"
+                               r"enquote\*?|autocap|mkbibemph|mkbibitalic|mkbibbold|mbox|url)\s*\{")
+QUOTE_MACRO = re.compile(r"\\mkbibquote\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
+WORD_MACROS = {r"\LaTeXe": "LaTeX2ε", r"\LaTeX": "LaTeX", r"\TeX": "TeX", r"\BibTeX": "BibTeX",
+               r"\hyphen": "-", r"\slash": "/", r"\textendash": "–", r"\textemdash": "—",
+               r"\dots": "…", r"\ldots": "…", r"\space": " "}
+LEFTOVER_MACRO = re.compile(r"\\([A-Za-z]+)\s*")
+SKIPPED_TYPES = {"set", "xdata", "comment", "preamble", "string"}
+PROSE_FIELDS = ("title", "subtitle", "booktitle", "journal", "journaltitle", "publisher",
+                "organization", "institution", "school", "location", "address", "englishtitle",
+                "type", "edition", "series", "note")
+
+
+@dataclass(frozen=True)
+class Bibliography:
+    """The parsed bibliography."""
+
+    path: Path  # the .bib file
+    data: BibliographyData  # pybtex's database (keys are case-insensitive)
+    keys: tuple[str, ...]  # every citable key, in file order, as spelled in the file
+    lines: dict[str, int]  # key (as spelled) -> 1-based line of its `@type{key,`
+
+    def canonical(self, label: str) -> str | None:
+        """The key as spelled in the file for a label written in any case."""
+        return self.data.entries[label].key if label in self.data.entries else None
+
+
+@dataclass(frozen=True)
+class FormattedEntry:
+    """One bibliography entry formatted for one page language."""
+
+    key: str  # the BibTeX key
+    number: int  # the site-wide citation number
+    html: str  # the entry as HTML, with links
+    html_plain: str  # the entry as HTML without links (for popovers inside a link)
+    text: str  # the entry as plain text (for `title` tooltips)
+    language: str  # the entry's own language, "ja" or "en"
+
+
+def load_bibliography(path: Path, diag: Diagnostics) -> Bibliography | None:
+    """Parse the .bib file, reporting every problem at its line."""
+    if not path.is_file():
+        diag.error(path, None, None, "the bibliography file is missing; create it or set "
+                   "bibliography_file in site.toml", "bib.missing")
+        return None
+    text = read_text(path, diag)
+    if text is None:
+        return None
+    lines = scan_entry_lines(path, text, diag)
+    with pybtex.errors.capture() as captured:
+        try:
+            data = parse_string(text, "bibtex")
+        except PybtexSyntaxError as exc:
+            captured.append(exc)
+            data = None
+    for exc in captured:
+        report_pybtex_error(path, text, exc, lines, diag)
+    if data is None:
+        return None
+    keys = tuple(key for key, entry in data.entries.items() if entry.type.lower() not in SKIPPED_TYPES)
+    lines = {entry_key: lines.get(entry_key.lower(), 1) for entry_key in data.entries}
+    for key in data.entries:
+        check_entry(path, key, data, lines[key], diag)
+    return Bibliography(path, data, keys, lines)
+
+
+def scan_entry_lines(path: Path, text: str, diag: Diagnostics) -> dict[str, int]:
+    """Lower-cased key -> line of its definition; reports keys defined twice (in any case)."""
+    lines: dict[str, int] = {}
+    spelled: dict[str, str] = {}
+    for match in ENTRY_START.finditer(text):
+        if match[1].lower() in {"string", "comment", "preamble"}:
+            continue
+        key = match[2]
+        line, col = line_col(text, match.start())
+        if key.lower() in lines:
+            first = lines[key.lower()]
+            diag.error(path, line, col, f'duplicate key "{key}": "{spelled[key.lower()]}" is '
+                       f"already defined on line {first} (keys ignore case); rename one",
+                       "bib.duplicate-key")
+            continue
+        lines[key.lower()] = line
+        spelled[key.lower()] = key
+    return lines
+
+
+def report_pybtex_error(path: Path, text: str, exc: Exception, lines: dict[str, int],
+                        diag: Diagnostics) -> None:
+    """Turn one captured pybtex error into a diagnostic at its line."""
+    message = str(exc)
+    if "repeated" in message.lower() or "duplicate entry" in message.lower():
+        return  # reported by scan_entry_lines, which knows both lines
+    line = getattr(exc, "lineno", None)
+    if line is None:
+        key = re.search(r'"([^"]+)"|key (\S+)', message)
+        line = lines.get((key[1] or key[2]).lower()) if key else None
+    message = re.sub(r"^syntax error in line \d+: ", "", message)
+    code = "bib.undefined-macro" if "undefined string" in message.lower() or \
+        type(exc).__name__ == "UndefinedMacro" else "bib.syntax"
+    if code == "bib.undefined-macro":
+        message = f"{message}; define it with @string{{name = {{…}}}} or brace the value"
+    else:
+        message = f"BibTeX syntax error: {message}"
+    diag.error(path, line, None, message, code)
+
+
+def check_entry(path: Path, key: str, data: BibliographyData, line: int,
+                diag: Diagnostics) -> None:
+    """Per-entry checks: unsafe URLs, missing fields, crossrefs, CJK names, TeX leftovers."""
+    entry = data.entries[key]
+    entry_type = entry.type.lower()
+    if entry_type in SKIPPED_TYPES:
+        return
+    url = entry.fields.get("url", "").strip()
+    if url and not safe_url(url):
+        scheme = url.split(":", 1)[0] if ":" in url else url
+        diag.error(path, line, None, f'entry "{key}": url scheme "{scheme}" is not allowed; use '
+                   "an http:// or https:// address", "bib.url-scheme")
+        entry.fields.pop("url")
+    crossref = entry.fields.get("crossref")
+    if crossref and crossref not in data.entries:
+        diag.warning(path, line, None, f'entry "{key}": crossref "{crossref}" does not exist; '
+                     "the entry renders without it", "bib.missing-crossref")
+        entry.fields.pop("crossref")
+    if not entry.fields.get("title"):
+        diag.warning(path, line, None, f'entry "{key}" has no title; it renders with what it '
+                     "has", "bib.missing-field")
+    for role, people in entry.persons.items():
+        for person in people:
+            spoken = str(person)
+            if CJK.search(spoken) and "," not in spoken and person.first_names and \
+                    person.last_names:
+                written = " ".join(person.first_names + person.last_names)
+                diag.warning(path, line, None, f'entry "{key}": {role} "{written}" has no comma, '
+                             f'so pybtex reads "{person.last_names[0]}" as the given name; '
+                             f'write "{person.first_names[0]}, {person.last_names[0]}" '
+                             "(family, given)", "bib.cjk-name-order")
+    for name in PROSE_FIELDS:
+        if name in entry.fields:
+            entry.fields[name] = clean_latex(path, key, name, entry.fields[name], line, diag)
+
+
+def clean_latex(path: Path, key: str, name: str, value: str, line: int,
+                diag: Diagnostics) -> str:
+    """Replace formatting macros pybtex does not know; warn about any other leftover macro."""
+    value = QUOTE_MACRO.sub(lambda m: f"“{m[1]}”", value)
+    value = FORMATTING_MACROS.sub("{", value)
+    for macro, replacement in WORD_MACROS.items():
+        value = re.sub(re.escape(macro) + r"(?![A-Za-z])\s?", replacement, value)
+    leftover = LEFTOVER_MACRO.findall(str(Text.from_latex(value)))
+    if leftover:
+        diag.warning(path, line, None, f'entry "{key}": {name} uses the TeX command '
+                     f"\\{leftover[0]}, which the web page cannot show; it is left out",
+                     "bib.tex-command")
+        value = LEFTOVER_MACRO.sub("", value)
+    return value
+
+
+def format_bibliography(bibliography: Bibliography, numbers: dict[str, int],
+                        language: str) -> dict[str, FormattedEntry]:
+    """Format every numbered entry for one page language; keyed by BibTeX key."""
+    style = KakehashiStyle(language)
+    html, plain = HtmlBackend(), PlainHtmlBackend()
+    formatted = {}
+    for key, number in numbers.items():
+        entry = bibliography.data.entries[key]
+        rich = style.format_entry(str(number), entry, bib_data=bibliography.data).text
+        formatted[key] = FormattedEntry(
+            key=key,
+            number=number,
+            html=rich.render(html),
+            html_plain=rich.render(plain),
+            text=rich.render_as("text"),
+            language=entry_language(entry),
+        )
+    return formatted
+

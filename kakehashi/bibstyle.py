@@ -1,0 +1,313 @@
+"""Format stage: Kakehashi's pybtex style, written in pybtex's template language.
+
+Takes pybtex entries; gives rich text for one page language. Labels (閲覧日 / Accessed) and
+dates follow the page's language; punctuation and terms follow the entry's own language,
+so a Japanese source keeps 「」 on the English page and an English source never gets
+Japanese punctuation. Titles are never re-cased.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from urllib.parse import quote
+
+from pybtex.backends.html import Backend as PybtexHtmlBackend
+from pybtex.richtext import HRef, Tag, Text
+from pybtex.style.formatting import BaseStyle, toplevel
+from pybtex.style.names import BaseNameStyle
+from pybtex.style.template import FieldIsMissing, field, first_of, join, node, optional, tag
+
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+JAPANESE_LANGUAGES = {"japanese", "ja", "jpn", "日本語"}
+CJK_LANGUAGES = JAPANESE_LANGUAGES | {"chinese", "zh", "zho", "中文", "korean", "ko"}
+SAFE_SCHEMES = ("http://", "https://")
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December")
+MONTH_NUMBERS = {name.lower()[:3]: index for index, name in enumerate(MONTHS_EN, start=1)}
+ISO_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?")
+UI = {
+    "ja": {"accessed": "閲覧日", "archived": "アーカイブ", "edited": "編", "in": "所収"},
+    "en": {"accessed": "Accessed", "archived": "archived copy", "edited": "ed.", "in": "In"},
+}
+TERMS = {  # terms follow the entry's language
+    "ja": {"volume": "{}巻", "number": "{}号", "pages": "{}頁", "edition": "第{}版",
+           "editors": "{}編", "thesis": "学位論文"},
+    "en": {"volume": "vol. {}", "number": "no. {}", "pages": "pp. {}", "edition": "{} edn",
+           "editors": "{}, ed.", "thesis": "Thesis"},
+}
+PUNCT = {  # separators and quotes follow the entry's language
+    "ja": {"sep": "、", "end": "。", "quote": ("「", "」"), "work": ("『", "』"),
+           "open": "（", "close": "）", "names": "、"},
+    "en": {"sep": ", ", "end": ". ", "quote": ("“", "”"), "work": None,
+           "open": " (", "close": ")", "names": ", "},
+}
+QUOTED_TYPES = {"article", "inproceedings", "incollection", "inbook", "online", "misc",
+                "conference", "unpublished", "suppcollection", "suppbook", "inreference",
+                "thesis", "mastersthesis", "phdthesis", "techreport", "report", "patent"}
+
+
+def entry_language(entry) -> str:
+    """'ja' when the entry is a Japanese source (by its language field or its title)."""
+    declared = (entry.fields.get("language") or entry.fields.get("langid") or "").lower()
+    if declared:
+        return "ja" if declared in JAPANESE_LANGUAGES else "en"
+    return "ja" if CJK.search(entry.fields.get("title", "")) else "en"
+
+
+def format_date(value: str, language: str) -> str:
+    """An ISO date (`2025-11-12`, `2025-11`, `2025`, `1984/1986`) in the page's language."""
+    if "/" in value:
+        return "–".join(format_date(part, language) for part in value.split("/") if part)
+    match = ISO_DATE.match(value.strip())
+    if not match:
+        return value
+    year, month, day = match[1], match[2], match[3]
+    if language == "ja":
+        return f"{year}年" + (f"{int(month)}月" if month else "") + (f"{int(day)}日" if day else "")
+    month_name = MONTHS_EN[int(month) - 1] if month and 1 <= int(month) <= 12 else ""
+    return " ".join(part for part in (str(int(day)) if day else "", month_name, year) if part)
+
+
+def entry_date(entry) -> str | None:
+    """The entry's date as ISO text, from `date` or from `year`/`month`/`day`."""
+    if entry.fields.get("date"):
+        return entry.fields["date"]
+    year = entry.fields.get("year", "").strip()
+    if not year:
+        return None
+    month = entry.fields.get("month", "").strip()
+    number = int(month) if month.isdigit() else MONTH_NUMBERS.get(month.lower()[:3])
+    if not number:
+        return year
+    day = entry.fields.get("day", "").strip()
+    return f"{year}-{number:02d}" + (f"-{int(day):02d}" if day.isdigit() else "")
+
+
+def safe_url(url: str) -> str | None:
+    """The URL if it is http(s); None for any other scheme (javascript:, data:, …)."""
+    url = url.strip()
+    return url if url.lower().startswith(SAFE_SCHEMES) else None
+
+
+class NameStyle(BaseNameStyle):
+    """Full names: CJK names family-first with no space or comma, others given-first."""
+
+    def format(self, person, abbr=False):
+        given = [*person.rich_first_names, *person.rich_middle_names]
+        family = [*person.rich_prelast_names, *person.rich_last_names]
+        lineage = list(person.rich_lineage_names)
+        if CJK.search(str(person)):
+            return Text(*family, *given, *lineage)
+        return join(sep=" ")[given + family + lineage]
+
+
+@node
+def persons(children, context, role):
+    """The names in one role, joined in the entry's language."""
+    entry = context["entry"]
+    if role not in entry.persons or not entry.persons[role]:
+        raise FieldIsMissing(role, entry)
+    style = context["style"]
+    names = [style.format_name(person) for person in entry.persons[role]]
+    if entry_language(entry) == "ja":
+        return join(sep="、")[names].format_data(context)
+    return join(sep=", ", sep2=" and ", last_sep=", and ")[names].format_data(context)
+
+
+@node
+def title(children, context):
+    """Title and subtitle, quoted or italicised in the entry's language, never re-cased."""
+    entry = context["entry"]
+    language = entry_language(entry)
+    main = field("title").format_data(context)
+    subtitle = optional[field("subtitle")].format_data(context)
+    whole = Text(main, ": " if language == "en" else "—", subtitle) if subtitle else main
+    if entry.type.lower() in QUOTED_TYPES:
+        opening, closing = PUNCT[language]["quote"]
+        return Text(opening, whole, closing)
+    work = PUNCT[language]["work"]
+    return Text(work[0], whole, work[1]) if work else Tag("em", whole)
+
+
+@node
+def english_title(children, context):
+    """`[English title]` for a Japanese source on the English page."""
+    entry = context["entry"]
+    if context["style"].language != "en" or entry_language(entry) != "ja":
+        return Text()
+    english = optional[field("englishtitle")].format_data(context)
+    return Text(" [", english, "]") if english else Text()
+
+
+@node
+def container(children, context):
+    """The journal or book that holds the work."""
+    entry = context["entry"]
+    language = entry_language(entry)
+    name = first_of[optional[field("journaltitle")], optional[field("journal")],
+                    optional[field("booktitle")]].format_data(context)
+    if not name:
+        return Text()
+    work = PUNCT[language]["work"]
+    name = Text(work[0], name, work[1]) if work else Tag("em", name)
+    if entry.type.lower() in {"inproceedings", "incollection", "inbook", "conference"}:
+        label = UI[language]["in"]
+        return Text(name, label) if language == "ja" else Text(label, " ", name)
+    return name
+
+
+@node
+def editors(children, context):
+    """Editors standing in for missing authors: `山田太郎編` / `Jane Doe, ed.`."""
+    before, _, after = TERMS[entry_language(context["entry"])]["editors"].partition("{}")
+    return Text(before, persons("editor").format_data(context), after)
+
+
+@node
+def term(children, context, name, key, apply_func=None):
+    """A field wrapped in its localized term: `42巻` / `vol. 42`."""
+    entry = context["entry"]
+    value = field(name, apply_func=apply_func).format_data(context)
+    before, _, after = TERMS[entry_language(entry)][key].partition("{}")
+    return Text(before, value, after)
+
+
+@node
+def volume_number(children, context):
+    """Volume, number and pages with their terms: `42巻3号、222頁` / `vol. 42, no. 3, pp. 1–4`."""
+    language = entry_language(context["entry"])
+    parts = join(sep="" if language == "ja" else ", ")[
+        optional[term("volume", "volume")], optional[term("number", "number")]]
+    pages = optional[term("pages", "pages", apply_func=dash_range)]
+    return join(sep=PUNCT[language]["sep"])[parts, pages].format_data(context)
+
+
+def readable_type(text: Text) -> Text:
+    """A `type` field, unless it is a biblatex localisation key such as `patentus`."""
+    return Text() if re.fullmatch(r"[a-z]+", str(text)) else text
+
+
+def dash_range(text: Text) -> Text:
+    """Page ranges with an en dash, whatever the .bib used."""
+    return Text(re.sub(r"\s*(?:-{1,3}|–)\s*", "–", str(text)))
+
+
+@node
+def date(children, context, name):
+    """A date field in the page's language."""
+    entry = context["entry"]
+    value = entry_date(entry) if name == "date" else entry.fields.get(name)
+    if not value:
+        raise FieldIsMissing(name, entry)
+    return Text(format_date(value, context["style"].language))
+
+
+@node
+def links(children, context):
+    """URL, DOI and arXiv links (http/https only), and the access note with its archive."""
+    entry = context["entry"]
+    style = context["style"]
+    punct = PUNCT[entry_language(entry)]
+    parts = []
+    url = safe_url(entry.fields.get("url", ""))
+    if url:
+        parts.append(HRef(url, url))
+    if entry.fields.get("doi"):
+        doi = entry.fields["doi"].strip()
+        parts.append(HRef("https://doi.org/" + quote(doi, safe="/:;()-._"), "doi:" + doi))
+    if entry.fields.get("eprint") and entry.fields.get("eprinttype", "").lower() == "arxiv":
+        arxiv = entry.fields["eprint"].strip()
+        parts.append(HRef("https://arxiv.org/abs/" + quote(arxiv, safe="/.:"), "arXiv:" + arxiv))
+    text = join(sep=" ")[parts].format_data(context)
+    visited = entry.fields.get("urldate")
+    if url and visited:
+        ui = UI[style.language]
+        stamp = re.sub(r"\D", "", visited)[:8]
+        archive = HRef(f"https://web.archive.org/web/{stamp}/{url}", ui["archived"])
+        note = Text(ui["accessed"], " ", format_date(visited, style.language), punct["sep"], archive)
+        text = Text(text, punct["open"], note, punct["close"])
+    return text
+
+
+@node
+def sentences(children, context):
+    """Join blocks with the entry language's full stop."""
+    language = entry_language(context["entry"])
+    end = PUNCT[language]["end"]
+    blocks = [block for block in (child.format_data(context) for child in children) if block]
+    if not blocks:
+        return Text()
+    if language == "en":
+        return join(sep=" ")[[block.add_period() for block in blocks]].format_data(context)
+    if len(blocks) > 1 and str(blocks[0]).endswith(("」", "』", "]")):
+        blocks[:2] = [Text(blocks[0], blocks[1])]  # 著者「題名」『誌名』… reads as one clause
+    closed = [block if str(block).endswith(("。", ".")) else Text(block, end) for block in blocks]
+    return Text(*closed)
+
+
+@node
+def clause(children, context):
+    """Join parts with the entry language's comma."""
+    sep = PUNCT[entry_language(context["entry"])]["sep"]
+    return join(sep=sep)[children].format_data(context)
+
+
+class KakehashiStyle(BaseStyle):
+    """The bibliography style for one page language ("ja" or "en")."""
+
+    default_name_style = "plain"
+    default_label_style = "number"
+    default_sorting_style = "none"
+
+    def __init__(self, language: str, **kwargs):
+        super().__init__(**kwargs)
+        self.language = language
+        self.format_name = NameStyle().format
+
+    def __getattr__(self, name):
+        if name.startswith("get_") and name.endswith("_template"):
+            return self.get_template
+        raise AttributeError(name)
+
+    def get_template(self, entry):
+        """The template every entry type uses; missing parts are simply left out."""
+        creators = first_of[optional[persons("author")], optional[editors]]
+        head_sep = ". " if entry_language(entry) == "en" else ""
+        head = join(sep=head_sep)[creators, join[title, english_title]]
+        publication = clause[
+            container,
+            volume_number,
+            optional[term("edition", "edition")],
+            optional[field("type", apply_func=readable_type)],
+            first_of[optional[field("organization")], optional[field("publisher")],
+                     optional[field("institution")], optional[field("school")]],
+            first_of[optional[field("location")], optional[field("address")]],
+            optional[date("date")],
+        ]
+        return toplevel[sentences[head, publication, links]]
+
+
+class HtmlBackend(PybtexHtmlBackend):
+    """pybtex's HTML backend, escaping quotes too and linking only http(s) URLs."""
+
+    def format_str(self, text):
+        return escape(text, quote=True)
+
+    def format_protected(self, text):
+        return text
+
+    @staticmethod
+    def format_href(url, text, external=False):
+        safe = safe_url(url)
+        if not safe or not text:
+            return text
+        return f'<a href="{escape(safe, quote=True)}">{text}</a>'
+
+
+class PlainHtmlBackend(HtmlBackend):
+    """The same HTML without links, for popovers that sit inside a citation link."""
+
+    @staticmethod
+    def format_href(url, text, external=False):
+        return text

@@ -1,0 +1,161 @@
+"""Resolve stage: find citation references in the raw Markdown and number their sources.
+
+`scan_citations` takes one section's raw text and gives every `CitationRef` with its
+`file:line:col` (Python-Markdown keeps no positions, so this scanner is our own; it masks
+code and footnote definitions exactly where the renderer would not see citations).
+`resolve_citations` takes the report and the bibliography and gives a `CitationIndex`:
+one number per source for the whole site, the same in every language.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .bibliography import Bibliography
+from .config import SiteConfig
+from .content import Report, Section
+from .diagnostics import Diagnostics, line_col
+
+FOOTNOTE_REF = r"\[\^[^\]\n]*\]"
+PANDOC_REF = r"\[@[^\]\n]*\]"
+GROUP = re.compile(rf"(?:{FOOTNOTE_REF}|{PANDOC_REF})+(?![(\[:])")
+REF = re.compile(rf"{FOOTNOTE_REF}|{PANDOC_REF}")
+PANDOC_ITEM = re.compile(r"^\s*@([^\s;,@\[\]]+)\s*$")
+FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\n]+)\]:", re.MULTILINE)
+FENCED_CODE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[`~]*[ \t]*$|\Z)",
+                         re.MULTILINE | re.DOTALL)
+CODE_SPAN = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)", re.DOTALL)
+HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class CitationRef:
+    """One written reference: `[^key]` or one `@key` of `[@a; @b]`."""
+
+    path: Path  # the section file
+    line: int  # 1-based line in the file (front matter counted)
+    col: int  # 1-based column in characters, of the reference's `[`
+    label: str  # the key as written
+    group: int  # index of the adjacent group it belongs to, per file
+
+
+@dataclass(frozen=True)
+class CitationIndex:
+    """Which key each label means, and each source's site-wide number."""
+
+    numbers: dict[str, int]  # key (as spelled in the .bib) -> number; the bibliography's order
+    labels: dict[str, str]  # label as written -> key, for every label that resolved
+    cited: tuple[str, ...]  # cited keys, in order of first citation (default language)
+
+    def key(self, label: str) -> str | None:
+        """The key a label resolves to, if any."""
+        return self.labels.get(label)
+
+
+def mask(text: str) -> str:
+    """The text with code, comments and footnote-definition labels blanked, offsets kept."""
+    def blank(match: re.Match) -> str:
+        return re.sub(r"[^\n]", " ", match[0])
+    text = FENCED_CODE.sub(blank, text)
+    text = HTML_COMMENT.sub(blank, text)
+    text = CODE_SPAN.sub(blank, text)
+    return FOOTNOTE_DEFINITION.sub(blank, text)
+
+
+def local_footnotes(section: Section) -> set[str]:
+    """Labels that the section defines as ordinary footnotes (`[^note]: text`)."""
+    masked = HTML_COMMENT.sub(lambda m: " " * len(m[0]), FENCED_CODE.sub(
+        lambda m: re.sub(r"[^\n]", " ", m[0]), section.body))
+    return set(FOOTNOTE_DEFINITION.findall(masked))
+
+
+def scan_citations(section: Section, diag: Diagnostics) -> list[CitationRef]:
+    """Every citation reference in a section, in text order; malformed ones are errors."""
+    footnotes = local_footnotes(section)
+    offset = len(section.text) - len(section.body)
+    refs = []
+    for number, group in enumerate(GROUP.finditer(mask(section.body))):
+        for ref in REF.finditer(group[0]):
+            start = group.start() + ref.start()
+            line, col = line_col(section.text, offset + start)
+            written = ref[0]
+            if written.startswith("[^"):
+                label = written[2:-1]
+                if label in footnotes:
+                    continue
+                if not label.strip():
+                    diag.error(section.path, line, col, "empty citation [^]; write the BibTeX "
+                               "key, as in [^smith2020]", "citation.empty")
+                    continue
+                refs.append(CitationRef(section.path, line, col, label, number))
+                continue
+            items = written[1:-1].split(";")
+            labels = [PANDOC_ITEM.match(item) for item in items]
+            if not all(labels):
+                diag.error(section.path, line, col, f"malformed citation {written}; write "
+                           "[@key] or [@key1; @key2]", "citation.malformed")
+                continue
+            refs.extend(CitationRef(section.path, line, col, match[1], number) for match in labels)
+    return refs
+
+
+def resolve_citations(report: Report, bibliography: Bibliography, config: SiteConfig,
+                      diag: Diagnostics) -> CitationIndex:
+    """Resolve every label to a key and number the sources."""
+    labels: dict[str, str] = {}
+    first_cited: list[str] = []
+    order = {code: index for index, code in enumerate(config.language_codes)}
+    for section in sorted(report.sections, key=lambda s: order[s.language]):
+        for ref in scan_citations(section, diag):
+            key = resolve_label(ref, bibliography, diag)
+            if key is None:
+                continue
+            labels[ref.label] = key
+            if section.language == config.default_language or key not in first_cited:
+                if key not in first_cited:
+                    first_cited.append(key)
+    numbered = number_sources(bibliography.keys, first_cited, config)
+    return CitationIndex({key: n for n, key in enumerate(numbered, start=1)}, labels,
+                         tuple(first_cited))
+
+
+def resolve_label(ref: CitationRef, bibliography: Bibliography, diag: Diagnostics) -> str | None:
+    """The key a reference means; an error for unknown keys, a warning for another case."""
+    key = bibliography.canonical(ref.label)
+    if key is None or key not in bibliography.keys:
+        close = difflib.get_close_matches(ref.label, bibliography.keys, n=1, cutoff=0.6)
+        hint = f'; did you mean "{close[0]}"?' if close else \
+            "; add it to the bibliography or define a footnote [^label]: …"
+        diag.error(ref.path, ref.line, ref.col, f'unknown citation key "{ref.label}"{hint}',
+                   "citation.unknown-key")
+        return None
+    if key != ref.label:
+        diag.warning(ref.path, ref.line, ref.col, f'citation key "{ref.label}" is written '
+                     f'"{key}" in the bibliography; use that spelling', "citation.key-case")
+    return key
+
+
+def number_sources(keys: tuple[str, ...], first_cited: list[str], config: SiteConfig) -> list[str]:
+    """Keys in numbering order, as `citation_numbering` and `bibliography` ask."""
+    cited = set(first_cited)
+    if config.citation_numbering == "first-cited":
+        ordered = first_cited + [key for key in keys if key not in cited]
+    else:
+        ordered = list(keys)
+    if config.bibliography == "cited":
+        ordered = [key for key in ordered if key in cited]
+    return ordered
+
+
+def compress(numbers: list[int]) -> list[tuple[int, int]]:
+    """Sorted runs of numbers: [1, 2, 3, 5] -> [(1, 3), (5, 5)]."""
+    runs: list[tuple[int, int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], n)
+        else:
+            runs.append((n, n))
+    return runs

@@ -1,0 +1,190 @@
+"""Load stage: read `content/site.toml` into a `SiteConfig`.
+
+Takes the content folder's `site.toml`; gives a frozen `SiteConfig`. Unknown keys are
+errors with their line, so a typo is never silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diagnostics import Diagnostics
+
+SUPPORTED_LANGUAGES = ("ja", "en")
+TOP_LEVEL_KEYS = {
+    "default_language": str,
+    "base_url": str,
+    "bibliography_file": str,
+    "citation_numbering": str,
+    "bibliography": str,
+    "allow_missing_translations": bool,
+    "languages": dict,
+}
+LANGUAGE_KEYS = {"title": str, "description": str}
+CHOICES = {
+    "citation_numbering": ("bibliography", "first-cited"),
+    "bibliography": ("all", "cited"),
+}
+TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+TOML_TABLE = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
+TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+)\s*=")
+
+
+@dataclass(frozen=True)
+class LanguageConfig:
+    """One language the report is published in."""
+
+    code: str  # "ja" or "en"
+    title: str  # the report's title in this language
+    description: str  # one or two sentences shown on the language's index page
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Everything `site.toml` says, with defaults filled in."""
+
+    path: Path  # the site.toml file
+    content_dir: Path  # the folder holding site.toml, references.bib and sections/
+    default_language: str  # the language of `x-default` and of first-cited numbering
+    base_url: str  # absolute URL of the published site, ending in "/"
+    bibliography_file: str  # relative to content_dir
+    citation_numbering: str  # "bibliography" or "first-cited"
+    bibliography: str  # "all" or "cited"
+    allow_missing_translations: bool  # a missing section file gives a notice page, not an error
+    languages: tuple[LanguageConfig, ...]  # default language first
+
+    @property
+    def language_codes(self) -> tuple[str, ...]:
+        return tuple(language.code for language in self.languages)
+
+    def language(self, code: str) -> LanguageConfig:
+        """The configuration of one declared language."""
+        return next(language for language in self.languages if language.code == code)
+
+    @property
+    def bibliography_path(self) -> Path:
+        return self.content_dir / self.bibliography_file
+
+
+def read_text(path: Path, diag: Diagnostics) -> str | None:
+    """A user file as NFC text with LF line endings; None (and an error) if not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        diag.error(path, None, None, f"cannot read this file: {exc.strerror}", "file.unreadable")
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        diag.error(path, line, None, f"this file is not UTF-8 (byte 0x{data[exc.start]:02x}); "
+                   "save it as UTF-8", "file.not-utf8")
+        return None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", text)
+
+
+def load_config(path: Path, diag: Diagnostics, base_url: str | None = None) -> SiteConfig | None:
+    """Read and validate `site.toml`; None when it cannot be used at all."""
+    if not path.is_file():
+        diag.error(path, None, None, "site.toml is missing; every content folder needs one "
+                   "(see the README, 'Configuration')", "config.missing")
+        return None
+    text = read_text(path, diag)
+    if text is None:
+        return None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = TOML_POSITION.search(str(exc))
+        line, col = (int(match[1]), int(match[2])) if match else (None, None)
+        message = TOML_POSITION.sub("", str(exc)).strip()
+        diag.error(path, line, col, f"invalid TOML: {message}", "config.syntax")
+        return None
+
+    lines = key_lines(text)
+    errors_before = len(diag.errors)
+    check_keys(data, TOP_LEVEL_KEYS, (), path, lines, diag)
+    for option, allowed in CHOICES.items():
+        if option in data and data[option] not in allowed:
+            choices = " or ".join(f'"{choice}"' for choice in allowed)
+            diag.error(path, lines.get(((), option)), None,
+                       f'{option} must be {choices}, not "{data[option]}"', "config.bad-value")
+
+    languages_table = data.get("languages", {})
+    languages = []
+    for code, table in languages_table.items() if isinstance(languages_table, dict) else ():
+        where = lines.get((("languages",), code)) or lines.get(((), "languages"))
+        if code not in SUPPORTED_LANGUAGES:
+            diag.error(path, where, None, f'language "{code}" is not supported; use '
+                       + " or ".join(SUPPORTED_LANGUAGES), "config.unknown-language")
+            continue
+        if not isinstance(table, dict):
+            diag.error(path, where, None, f"[languages.{code}] must be a table", "config.bad-type")
+            continue
+        check_keys(table, LANGUAGE_KEYS, ("languages", code), path, lines, diag)
+        if not isinstance(table.get("title"), str) or not table.get("title", "").strip():
+            diag.error(path, where, None, f"[languages.{code}] needs a title", "config.missing-title")
+        languages.append(LanguageConfig(code, str(table.get("title", "")),
+                                        str(table.get("description", ""))))
+
+    default = data.get("default_language", "ja")
+    if not languages:
+        diag.error(path, 1, None, "declare at least one language, e.g. [languages.ja] with a "
+                   "title", "config.no-languages")
+    elif default not in [language.code for language in languages]:
+        diag.error(path, lines.get(((), "default_language"), 1), None,
+                   f'default_language "{default}" is not declared; add [languages.{default}]',
+                   "config.undeclared-default")
+    if len(diag.errors) > errors_before:
+        return None
+
+    languages.sort(key=lambda language: language.code != default)
+    url = base_url if base_url is not None else data.get("base_url", "/")
+    return SiteConfig(
+        path=path,
+        content_dir=path.parent,
+        default_language=default,
+        base_url=url if url.endswith("/") else url + "/",
+        bibliography_file=data.get("bibliography_file", "references.bib"),
+        citation_numbering=data.get("citation_numbering", "bibliography"),
+        bibliography=data.get("bibliography", "all"),
+        allow_missing_translations=data.get("allow_missing_translations", False),
+        languages=tuple(languages),
+    )
+
+
+def check_keys(table: dict, allowed: dict, where: tuple[str, ...], path: Path,
+               lines: dict, diag: Diagnostics) -> None:
+    """Report unknown keys and values of the wrong type in one TOML table."""
+    prefix = "".join(f"{part}." for part in where)
+    for key, value in table.items():
+        line = lines.get((where, key))
+        if key not in allowed:
+            known = ", ".join(sorted(allowed))
+            diag.error(path, line, None, f'unknown key "{prefix}{key}"; known keys here: {known}',
+                       "config.unknown-key")
+        elif not isinstance(value, allowed[key]):
+            diag.error(path, line, None, f'"{prefix}{key}" must be a {allowed[key].__name__}',
+                       "config.bad-type")
+
+
+def key_lines(text: str) -> dict[tuple[tuple[str, ...], str], int]:
+    """Map (table path, key) to the 1-based line that defines it, for diagnostics."""
+    lines: dict[tuple[tuple[str, ...], str], int] = {}
+    table: tuple[str, ...] = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if header := TOML_TABLE.match(line):
+            parts = tuple(part.strip().strip("\"'") for part in header[1].split("."))
+            table = ()
+            for depth in range(len(parts)):
+                lines.setdefault((parts[:depth], parts[depth]), number)
+            table = parts
+        elif key := TOML_KEY.match(line):
+            parts = tuple(part.strip("\"'") for part in key[1].split("."))
+            lines.setdefault((table + parts[:-1], parts[-1]), number)
+    return lines

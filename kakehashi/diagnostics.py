@@ -1,0 +1,109 @@
+"""Shared by every stage: problems in user input, as data.
+
+A stage never raises on bad input; it records a `Diagnostic` in the `Diagnostics`
+collector and recovers. The command decides the exit status at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SEVERITIES = ("error", "warning", "note")
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem, pointing at a place in the user's files."""
+
+    path: str  # file or folder, as shown to the user (relative to the working folder)
+    line: int | None  # 1-based; None when the problem is the whole file
+    col: int | None  # 1-based, counted in characters (not bytes)
+    severity: str  # "error", "warning" or "note"
+    message: str  # one sentence: what is wrong and what to do
+    code: str  # stable identifier of the kind of problem, e.g. "citation.unknown-key"
+
+    def location(self) -> str:
+        """`path:line:col`, leaving out what is unknown."""
+        parts = [self.path]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.col is not None:
+                parts.append(str(self.col))
+        return ":".join(parts)
+
+    def format(self) -> str:
+        """The single line printed for this problem."""
+        return f"{self.location()}: {self.severity}: {self.message} [{self.code}]"
+
+    def as_dict(self) -> dict:
+        """A JSON-ready mapping (for `check --format json` and the serve overlay)."""
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "severity": self.severity,
+            "message": self.message,
+            "code": self.code,
+        }
+
+
+@dataclass
+class Diagnostics:
+    """Collects diagnostics from every stage, in the order they are found."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def add(self, path: Path | str, line: int | None, col: int | None, severity: str,
+            message: str, code: str) -> None:
+        """Record one problem."""
+        assert severity in SEVERITIES, severity
+        self.items.append(Diagnostic(display_path(path), line, col, severity, message, code))
+
+    def error(self, path: Path | str, line: int | None, col: int | None, message: str,
+              code: str) -> None:
+        """Record an error: the command will exit 1."""
+        self.add(path, line, col, "error", message, code)
+
+    def warning(self, path: Path | str, line: int | None, col: int | None, message: str,
+                code: str) -> None:
+        """Record a warning: an error only under `--strict`."""
+        self.add(path, line, col, "warning", message, code)
+
+    def note(self, path: Path | str, line: int | None, col: int | None, message: str,
+             code: str) -> None:
+        """Record a note: information that never fails a command."""
+        self.add(path, line, col, "note", message, code)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "warning"]
+
+    def failed(self, strict: bool = False) -> bool:
+        """Whether these diagnostics make the command fail."""
+        return bool(self.errors or (strict and self.warnings))
+
+    def sorted(self) -> list[Diagnostic]:
+        """Unique diagnostics ordered by file, line and column."""
+        unique = dict.fromkeys(self.items)
+        return sorted(unique, key=lambda d: (d.path, d.line or 0, d.col or 0))
+
+
+def display_path(path: Path | str) -> str:
+    """A path as the user should see it: relative to the working folder when inside it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of a character offset in `text`."""
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col

@@ -1,0 +1,274 @@
+"""The recipe: load, resolve, render, format, plan and write the site.
+
+`build(options)` names the stages in order. Everything is gathered in memory before
+anything is written; `write_site` writes into a temporary folder and swaps it into place
+only when complete, so a failed build leaves the previous output untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .bibliography import Bibliography, FormattedEntry, format_bibliography, load_bibliography
+from .citations import CitationIndex, resolve_citations
+from .config import SiteConfig, load_config
+from .content import Report, load_report
+from .diagnostics import Diagnostics
+from .markdown_ext import RenderedSection, make_markdown, ref_id, render_markdown
+from .render import load_ui_strings, make_environment, relative_href, render_page
+
+LOG = logging.getLogger("kakehashi")
+MARKER = ".kakehashi-output"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ID_ATTRIBUTE = re.compile(r'\b(id|aria-describedby)="([^"]+)"')
+FRAGMENT_HREF = re.compile(r'\bhref="(?:\.\./bibliography/)?#([^"]+)"')
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What the command line asked for."""
+
+    content_dir: Path  # holds site.toml, the .bib and sections/
+    out_dir: Path  # where the site goes
+    base_url: str | None = None  # overrides site.toml's base_url
+    strict: bool = False  # warnings fail the build
+    drafts: bool = False  # include `draft: true` sections
+    templates_dir: Path = PROJECT_ROOT / "templates"
+    static_dir: Path = PROJECT_ROOT / "static"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One output file, fully described before anything is written."""
+
+    output_path: str  # inside the output folder, e.g. "ja/memo-leak/index.html"
+    url: str  # site-relative URL, e.g. "/ja/memo-leak/"
+    template: str  # the Jinja template
+    context: dict = field(hash=False)  # everything the template needs
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything the stages produced, ready to plan pages from."""
+
+    config: SiteConfig
+    report: Report
+    bibliography: Bibliography
+    index: CitationIndex
+    entries: dict[str, dict[str, FormattedEntry]]  # language -> key -> entry
+    rendered: dict[tuple[str, str], RenderedSection]  # (slug, language) -> section
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build did."""
+
+    diagnostics: Diagnostics  # every problem found
+    pages: int  # files written (0 when the build failed)
+    seconds: float  # wall time
+    site: Site | None  # the stages' output, None when loading failed
+
+
+def build(options: BuildOptions, write: bool = True) -> BuildResult:
+    """Build the site: every stage in order, then one atomic write."""
+    started = time.perf_counter()
+    diag = Diagnostics()
+    site = load_site(options, diag)
+    if site is None or diag.failed(options.strict):
+        return BuildResult(diag, 0, time.perf_counter() - started, site)
+    pages = plan_site(site, options)
+    files = render_site(pages, options)
+    if write:
+        check_output_dir(options, diag)
+        if diag.failed(options.strict):
+            return BuildResult(diag, 0, time.perf_counter() - started, site)
+        write_site(files, options)
+    seconds = time.perf_counter() - started
+    if write:
+        LOG.info("Built %d pages in %.2f s", len(files), seconds)
+    return BuildResult(diag, len(files), seconds, site)
+
+
+def load_site(options: BuildOptions, diag: Diagnostics) -> Site | None:
+    """Load, resolve, format and render: every stage before planning pages."""
+    config = load_config(options.content_dir / "site.toml", diag, options.base_url)
+    if config is None:
+        return None
+    report = load_report(options.content_dir, config, diag, drafts=options.drafts)
+    bibliography = load_bibliography(config.bibliography_path, diag)
+    if bibliography is None:
+        return None
+    index = resolve_citations(report, bibliography, config, diag)
+    entries = {code: format_bibliography(bibliography, index.numbers, code)
+               for code in config.language_codes}
+    rendered = {}
+    for code in config.language_codes:
+        converter = make_markdown(index, code)
+        for section in report.in_language(code):
+            rendered[section.slug, code] = render_markdown(section, converter, entries[code])
+    return Site(config, report, bibliography, index, entries, rendered)
+
+
+def plan_site(site: Site, options: BuildOptions) -> list[Page]:
+    """Every page of the site with its context; nothing rendered or written yet."""
+    config, report = site.config, site.report
+    ui = load_ui_strings(options.templates_dir, config.language_codes)
+    base_path = urlsplit(config.base_url).path or "/"
+    chapters = {code: section_list(site, code, ui[code]) for code in config.language_codes}
+    pages: list[Page] = []
+
+    def page(url: str, template: str, lang: str | None, **context) -> None:
+        urls = {code: url.replace(f"/{lang}/", f"/{code}/", 1) for code in config.language_codes} \
+            if lang else {}
+        absolute = base_path + url.lstrip("/") if template == "404.html" else None
+        context.update(
+            url=url, lang=lang, config=config, ui=ui.get(lang, ui[config.default_language]),
+            all_ui=ui, base_url=config.base_url,
+            href=(lambda target: base_path + target.lstrip("/")) if absolute
+            else (lambda target: relative_href(url, target)),
+            absolute=lambda target: config.base_url + target.lstrip("/"),
+            alternates=urls, default_url=urls.get(config.default_language, url),
+        )
+        output = url.lstrip("/") + ("index.html" if url.endswith("/") else "")
+        pages.append(Page(output, url, template, context))
+
+    page("/", "chooser.html", None, sections=chapters)
+    page("/404.html", "404.html", None)
+    for code in config.language_codes:
+        chapter_list = chapters[code]
+        page(f"/{code}/", "index.html", code, sections=chapter_list,
+             language=config.language(code))
+        for position, chapter in enumerate(chapter_list):
+            previous = chapter_list[position - 1] if position else None
+            following = chapter_list[position + 1] if position + 1 < len(chapter_list) else None
+            page(chapter["url"], "section.html" if chapter["rendered"] else "missing.html", code,
+                 chapter=chapter, previous=previous, next=following, sections=chapter_list,
+                 available=available_languages(site, chapter["slug"], code))
+        bibliography = bibliography_items(site, code, chapter_list)
+        page(f"/{code}/bibliography/", "bibliography.html", code, sections=chapter_list,
+             **bibliography)
+        page(f"/{code}/print/", "print.html", code, sections=chapter_list,
+             language=config.language(code), print_sections=[
+                 dict(chapter, html=prefix_ids(chapter["rendered"].html, chapter["slug"]))
+                 for chapter in chapter_list if chapter["rendered"]],
+             **bibliography)
+    sitemap = [p for p in pages if p.template not in {"404.html"}]
+    pages.append(Page("sitemap.xml", "/sitemap.xml", "sitemap.xml",
+                      {"pages": sitemap, "config": config}))
+    return pages
+
+
+def section_list(site: Site, code: str, ui: dict) -> list[dict]:
+    """The sections in reading order as the templates see them, in one language."""
+    chapters = []
+    for number, slug in enumerate(site.report.slugs, start=1):
+        section = site.report.section(slug, code)
+        rendered = site.rendered.get((slug, code))
+        fallback = section or next(s for s in site.report.sections if s.slug == slug)
+        chapters.append({
+            "slug": slug, "number": number, "url": f"/{code}/{slug}/",
+            "title": fallback.title, "summary": section.summary if section else "",
+            "rendered": rendered, "translated": section is not None,
+            "toc": rendered.toc if rendered else (),
+        })
+    return chapters
+
+
+def available_languages(site: Site, slug: str, missing: str) -> list[str]:
+    """Languages in which a section exists (for the not-translated notice)."""
+    return [code for code in site.config.language_codes
+            if code != missing and site.report.section(slug, code)]
+
+
+def bibliography_items(site: Site, code: str, chapters: list[dict]) -> dict:
+    """The bibliography page's entries, cited first, each with its back-links."""
+    titles = {chapter["slug"]: chapter for chapter in chapters}
+    sites: dict[str, list[dict]] = {}
+    for chapter in chapters:
+        if chapter["rendered"]:
+            for cite in chapter["rendered"].sites:
+                sites.setdefault(cite.key, []).append({
+                    "url": f"{chapter['url']}#{cite.anchor}",
+                    "print_anchor": f"{chapter['slug']}-{cite.anchor}",
+                    "section": titles[cite.slug]["number"], "title": titles[cite.slug]["title"],
+                    "paragraph": cite.paragraph})
+    entries = site.entries[code]
+    ordered = sorted(entries.values(), key=lambda entry: entry.number)
+    items = [{"entry": entry, "id": ref_id(entry.key), "sites": sites.get(entry.key, [])}
+             for entry in ordered]
+    return {"cited": [item for item in items if item["sites"]],
+            "uncited": [item for item in items if not item["sites"]]}
+
+
+def prefix_ids(html: str, prefix: str) -> str:
+    """Make a section's ids unique on the one-page print version."""
+    html = ID_ATTRIBUTE.sub(lambda m: f'{m[1]}="{prefix}-{m[2]}"', html)
+
+    def fragment(match: re.Match) -> str:
+        target = match[1]
+        return f'href="#{target}"' if target.startswith("ref-") else f'href="#{prefix}-{target}"'
+    return FRAGMENT_HREF.sub(fragment, html)
+
+
+def render_site(pages: list[Page], options: BuildOptions) -> dict[str, bytes]:
+    """Every output file's bytes, keyed by its path in the output folder."""
+    env = make_environment(options.templates_dir)
+    files = {page.output_path: render_page(env, page.template, page.context).encode("utf-8")
+             for page in pages}
+    files[".nojekyll"] = b""
+    files[MARKER] = b"This folder was created by Kakehashi and is replaced by each build.\n"
+    for path in sorted(options.static_dir.rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            files["static/" + path.relative_to(options.static_dir).as_posix()] = path.read_bytes()
+    return files
+
+
+def check_output_dir(options: BuildOptions, diag: Diagnostics) -> None:
+    """Refuse an output folder that holds the user's own files."""
+    out = options.out_dir.expanduser().resolve()
+    protected = {
+        Path("/"): "the file-system root",
+        Path.home().resolve(): "your home folder",
+        PROJECT_ROOT: "the project folder",
+        Path.cwd().resolve(): "the current folder",
+        options.content_dir.resolve(): "the content folder",
+        options.templates_dir.resolve(): "the templates folder",
+        options.static_dir.resolve(): "the static folder",
+    }
+    reason = protected.get(out)
+    if reason is None and options.content_dir.resolve().is_relative_to(out):
+        reason = "a folder that contains the content"
+    if reason is None and out.exists() and not out.is_dir():
+        reason = "an existing file"
+    if reason is None and out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        reason = f"a non-empty folder that Kakehashi did not create (no {MARKER} marker)"
+    if reason:
+        diag.error(options.out_dir, None, None, f"refusing to write the site into {reason}; "
+                   "choose another --out (nothing was changed)", "output.refused")
+
+
+def write_site(files: dict[str, bytes], options: BuildOptions) -> None:
+    """Write every file into a temporary folder, then swap it into place."""
+    out = options.out_dir.expanduser().resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.parent / f".{out.name}.building-{os.getpid()}"
+    previous = out.parent / f".{out.name}.previous-{os.getpid()}"
+    shutil.rmtree(temporary, ignore_errors=True)
+    try:
+        for relative, data in sorted(files.items()):
+            path = temporary / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        if out.exists():
+            out.rename(previous)
+        temporary.rename(out)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    shutil.rmtree(previous, ignore_errors=True)
