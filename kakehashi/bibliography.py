@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pybtex.errors
+from pybtex.backends.plaintext import Backend as TextBackend
 from pybtex.database import BibliographyData, parse_string
 from pybtex.richtext import Text
 from pybtex.scanner import PybtexSyntaxError
@@ -184,7 +185,7 @@ def format_bibliography(bibliography: Bibliography, numbers: dict[str, int],
                         language: str) -> dict[str, FormattedEntry]:
     """Format every numbered entry for one page language; keyed by BibTeX key."""
     style = KakehashiStyle(language)
-    html, plain = HtmlBackend(), PlainHtmlBackend()
+    html, plain, text = HtmlBackend(), PlainHtmlBackend(), TextBackend()
     formatted = {}
     for key, number in numbers.items():
         entry = bibliography.data.entries[key]
@@ -194,7 +195,7 @@ def format_bibliography(bibliography: Bibliography, numbers: dict[str, int],
             number=number,
             html=rich.render(html),
             html_plain=rich.render(plain),
-            text=rich.render_as("text"),
+            text=rich.render(text),
             language=entry_language(entry),
         )
     return formatted
