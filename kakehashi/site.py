@@ -40,6 +40,7 @@ class BuildOptions:
     base_url: str | None = None  # overrides site.toml's base_url
     strict: bool = False  # warnings fail the build
     drafts: bool = False  # include `draft: true` sections
+    pdf_links: bool = False  # pages link to LANG/report.pdf (set by the pdf command)
     templates_dir: Path = PROJECT_ROOT / "templates"
     static_dir: Path = PROJECT_ROOT / "static"
 
@@ -135,6 +136,7 @@ def plan_site(site: Site, options: BuildOptions) -> list[Page]:
             else (lambda target: relative_href(url, target)),
             absolute=lambda target: config.base_url + target.lstrip("/"),
             alternates=urls, default_url=urls.get(config.default_language, url),
+            pdf_url=f"/{lang}/report.pdf" if options.pdf_links and lang else None,
         )
         output = url.lstrip("/") + ("index.html" if url.endswith("/") else "")
         pages.append(Page(output, url, template, context))

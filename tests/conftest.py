@@ -12,6 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = ROOT.parent / "shared" / "testdata"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 SITE_TOML = """\
 default_language = "ja"
