@@ -8,6 +8,7 @@ key for one page language, through the style in `bibstyle.py`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ class Bibliography:
     data: BibliographyData  # pybtex's database (keys are case-insensitive)
     keys: tuple[str, ...]  # every citable key, in file order, as spelled in the file
     lines: dict[str, int]  # key (as spelled) -> 1-based line of its `@type{key,`
+    digest: str  # SHA-256 of the file's text: what caches of formatted entries depend on
 
     def canonical(self, label: str) -> str | None:
         """The key as spelled in the file for a label written in any case."""
@@ -86,7 +88,7 @@ def load_bibliography(path: Path, diag: Diagnostics) -> Bibliography | None:
     lines = {entry_key: lines.get(entry_key.lower(), 1) for entry_key in data.entries}
     for key in data.entries:
         check_entry(path, key, data, lines[key], diag)
-    return Bibliography(path, data, keys, lines)
+    return Bibliography(path, data, keys, lines, hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
 def scan_entry_lines(path: Path, text: str, diag: Diagnostics) -> dict[str, int]:

@@ -17,13 +17,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from livereload import Server
-from livereload.handlers import StaticFileHandler
+from livereload.handlers import LiveReloadHandler, StaticFileHandler
 from tornado import web
+from tornado.ioloop import IOLoop
 
 from .diagnostics import Diagnostic
-from .site import BuildOptions, build
+from .site import BuildCache, BuildOptions, build
 
 LOG = logging.getLogger("kakehashi")
+COALESCE_SECONDS = 0.15  # saves closer together than this make one rebuild
 OVERLAY_STYLE = ("position:fixed;inset:auto 0 0 0;max-height:60vh;overflow:auto;z-index:2147483647;"
                  "margin:0;padding:1rem 1.25rem;background:#2b0b0b;color:#ffe9e9;"
                  "font:14px/1.5 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;"
@@ -92,15 +94,27 @@ class SiteServer(Server):
 def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> int:
     """Build, then serve and rebuild until Ctrl-C; return the exit status."""
     state = ServeState()
+    cache = BuildCache()
+    pending: list[object] = []  # the scheduled rebuild, if any: bursts of saves coalesce
 
     def rebuild() -> None:
-        result = build(options)
+        pending.clear()
+        result = build(options, cache=cache)
         for item in result.diagnostics.sorted():
             print(item.format(), file=sys.stderr)
         state.errors = [d for d in result.diagnostics.sorted()
                         if d.severity == "error" or options.strict and d.severity == "warning"]
         if state.errors:
-            LOG.error("Rebuild failed; the last good site stays online.")
+            LOG.error("Rebuild failed after %.2f s; the last good site stays online.",
+                      result.seconds)
+
+    def changed() -> None:
+        if not pending:
+            pending.append(IOLoop.current().call_later(COALESCE_SECONDS, rebuild_and_reload))
+
+    def rebuild_and_reload() -> None:
+        rebuild()
+        LiveReloadHandler.reload_waiters("*")
 
     rebuild()
     out_dir = options.out_dir.expanduser().resolve()
@@ -112,7 +126,9 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> i
     base_path = urlsplit(base_url).path if base_url else site_base_path(options)
     server = SiteServer(out_dir, base_path or "/", state)
     for folder in (options.content_dir, options.templates_dir, options.static_dir):
-        server.watch(str(folder), rebuild, delay=0.3)
+        server.watch(str(folder), changed, delay="forever")  # we reload after our own rebuild
+    for name in ("livereload", "tornado"):
+        logging.getLogger(name).propagate = False
     try:
         LOG.info("Serving http://%s:%d%s (Ctrl-C stops)", host, port, base_path or "/")
         server.serve(port=port, host=host, root=str(out_dir), restart_delay=0)
@@ -124,6 +140,7 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> i
         raise
     except KeyboardInterrupt:
         pass
+    LOG.info("Stopped.")
     return 0
 
 

@@ -7,6 +7,7 @@ only when complete, so a failed build leaves the previous output untouched.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 from .bibliography import Bibliography, FormattedEntry, format_bibliography, load_bibliography
 from .citations import CitationIndex, resolve_citations
 from .config import SiteConfig, load_config
-from .content import Report, load_report
+from .content import Report, Section, load_report
 from .diagnostics import Diagnostics
 from .markdown_ext import RenderedSection, make_markdown, ref_id, render_markdown
 from .render import load_ui_strings, make_environment, relative_href, render_page
@@ -67,6 +68,43 @@ class Site:
     rendered: dict[tuple[str, str], RenderedSection]  # (slug, language) -> section
 
 
+@dataclass
+class BuildCache:
+    """Stage outputs kept between rebuilds by `serve`, keyed by everything they depend on.
+
+    A plain build uses a fresh cache, so it computes everything; `serve` keeps one cache for
+    its whole run, so a section edit re-renders that section and the pages that show it.
+    """
+
+    store: dict[str, dict] = field(default_factory=dict)  # kind -> key -> value
+    pages_rendered: int = 0  # pages the last render_site actually rendered
+
+    def memo(self, kind: str, key, compute, keep_one_per=None):
+        """The cached value for `key`, computing it on a miss; optionally one entry per slot."""
+        table = self.store.setdefault(kind, {})
+        slot = keep_one_per if keep_one_per is not None else key
+        hit = table.get(slot)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        value = compute()
+        table[slot] = (key, value)
+        return value
+
+    def bibliography(self, path: Path, diag: Diagnostics) -> Bibliography | None:
+        """The parsed .bib, reparsed only when its bytes change; replays its diagnostics."""
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = None
+
+        def load() -> tuple[Bibliography | None, list]:
+            own = Diagnostics()
+            return load_bibliography(path, own), own.items
+        bibliography, items = self.memo("bibliography", (path, data), load, keep_one_per=path)
+        diag.items.extend(items)
+        return bibliography
+
+
 @dataclass(frozen=True)
 class BuildResult:
     """What a build did."""
@@ -77,15 +115,16 @@ class BuildResult:
     site: Site | None  # the stages' output, None when loading failed
 
 
-def build(options: BuildOptions, write: bool = True) -> BuildResult:
+def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = None) -> BuildResult:
     """Build the site: every stage in order, then one atomic write."""
     started = time.perf_counter()
+    cache = cache or BuildCache()
     diag = Diagnostics()
-    site = load_site(options, diag)
+    site = load_site(options, diag, cache)
     if site is None or diag.failed(options.strict):
         return BuildResult(diag, 0, time.perf_counter() - started, site)
     pages = plan_site(site, options)
-    files = render_site(pages, options)
+    files = render_site(pages, options, cache)
     if write:
         check_output_dir(options, diag)
         if diag.failed(options.strict):
@@ -93,27 +132,38 @@ def build(options: BuildOptions, write: bool = True) -> BuildResult:
         write_site(files, options)
     seconds = time.perf_counter() - started
     if write:
-        LOG.info("Built %d pages in %.2f s", len(files), seconds)
+        LOG.info("Built %d pages in %.2f s (%d rendered)", len(pages), seconds, cache.pages_rendered)
     return BuildResult(diag, len(files), seconds, site)
 
 
-def load_site(options: BuildOptions, diag: Diagnostics) -> Site | None:
+def load_site(options: BuildOptions, diag: Diagnostics, cache: BuildCache) -> Site | None:
     """Load, resolve, format and render: every stage before planning pages."""
     config = load_config(options.content_dir / "site.toml", diag, options.base_url)
     if config is None:
         return None
     report = load_report(options.content_dir, config, diag, drafts=options.drafts)
-    bibliography = load_bibliography(config.bibliography_path, diag)
+    bibliography = cache.bibliography(config.bibliography_path, diag)
     if bibliography is None:
         return None
     index = resolve_citations(report, bibliography, config, diag)
-    entries = {code: format_bibliography(bibliography, index.numbers, code)
+    numbers = tuple(index.numbers.items())
+    entries = {code: cache.memo("formatted", (bibliography.digest, numbers),
+                                lambda code=code: format_bibliography(bibliography, index.numbers, code),
+                                keep_one_per=code)
                for code in config.language_codes}
     rendered = {}
     for code in config.language_codes:
-        converter = make_markdown(index, code)
+        converters = []  # made on the first cache miss only
+
+        def render(section: Section, code: str = code, converters: list = converters):
+            if not converters:
+                converters.append(make_markdown(index, code))
+            return render_markdown(section, converters[0], entries[code])
         for section in report.in_language(code):
-            rendered[section.slug, code] = render_markdown(section, converter, entries[code])
+            rendered[section.slug, code] = cache.memo(
+                "rendered", (section.text, bibliography.digest, numbers),
+                lambda section=section, render=render: render(section),
+                keep_one_per=(code, section.path))
     return Site(config, report, bibliography, index, entries, rendered)
 
 
@@ -150,18 +200,20 @@ def plan_site(site: Site, options: BuildOptions) -> list[Page]:
         for position, chapter in enumerate(chapter_list):
             previous = chapter_list[position - 1] if position else None
             following = chapter_list[position + 1] if position + 1 < len(chapter_list) else None
-            page(chapter["url"], "section.html" if chapter["rendered"] else "missing.html", code,
-                 chapter=chapter, previous=previous, next=following, sections=chapter_list,
+            body = site.rendered.get((chapter["slug"], code))
+            page(chapter["url"], "section.html" if body else "missing.html", code,
+                 chapter=chapter, body=body, previous=previous, next=following, sections=chapter_list,
                  available=available_languages(site, chapter["slug"], code))
         bibliography = bibliography_items(site, code, chapter_list)
         page(f"/{code}/bibliography/", "bibliography.html", code, sections=chapter_list,
              **bibliography)
         page(f"/{code}/print/", "print.html", code, sections=chapter_list,
              language=config.language(code), print_sections=[
-                 dict(chapter, html=prefix_ids(chapter["rendered"].html, chapter["slug"]))
-                 for chapter in chapter_list if chapter["rendered"]],
+                 dict(chapter, html=prefix_ids(site.rendered[chapter["slug"], code].html, chapter["slug"]))
+                 for chapter in chapter_list if chapter["translated"]],
              **bibliography)
-    sitemap = [p for p in pages if p.template not in {"404.html"}]
+    sitemap = [(p.url, p.context["alternates"], p.context["default_url"])
+               for p in pages if p.template != "404.html"]
     pages.append(Page("sitemap.xml", "/sitemap.xml", "sitemap.xml",
                       {"pages": sitemap, "config": config}))
     return pages
@@ -172,13 +224,11 @@ def section_list(site: Site, code: str, ui: dict) -> list[dict]:
     chapters = []
     for number, slug in enumerate(site.report.slugs, start=1):
         section = site.report.section(slug, code)
-        rendered = site.rendered.get((slug, code))
         fallback = section or next(s for s in site.report.sections if s.slug == slug)
         chapters.append({
             "slug": slug, "number": number, "url": f"/{code}/{slug}/",
             "title": fallback.title, "summary": section.summary if section else "",
-            "rendered": rendered, "translated": section is not None,
-            "toc": rendered.toc if rendered else (),
+            "translated": section is not None,
         })
     return chapters
 
@@ -194,8 +244,8 @@ def bibliography_items(site: Site, code: str, chapters: list[dict]) -> dict:
     titles = {chapter["slug"]: chapter for chapter in chapters}
     sites: dict[str, list[dict]] = {}
     for chapter in chapters:
-        if chapter["rendered"]:
-            for cite in chapter["rendered"].sites:
+        if chapter["translated"]:
+            for cite in site.rendered[chapter["slug"], code].sites:
                 sites.setdefault(cite.key, []).append({
                     "url": f"{chapter['url']}#{cite.anchor}",
                     "print_anchor": f"{chapter['slug']}-{cite.anchor}",
@@ -219,17 +269,34 @@ def prefix_ids(html: str, prefix: str) -> str:
     return FRAGMENT_HREF.sub(fragment, html)
 
 
-def render_site(pages: list[Page], options: BuildOptions) -> dict[str, bytes]:
+def render_site(pages: list[Page], options: BuildOptions,
+                cache: BuildCache | None = None) -> dict[str, bytes]:
     """Every output file's bytes, keyed by its path in the output folder."""
+    cache = cache or BuildCache()
     env = make_environment(options.templates_dir)
-    files = {page.output_path: render_page(env, page.template, page.context).encode("utf-8")
-             for page in pages}
+    templates = tuple(sorted((str(p), p.read_bytes()) for p in options.templates_dir.rglob("*")
+                             if p.is_file()))
+    cache.pages_rendered = 0
+    files = {}
+    for page in pages:
+        key = (page.template, page.url, templates, page_fingerprint(page))
+
+        def render(page=page) -> bytes:
+            cache.pages_rendered += 1
+            return render_page(env, page.template, page.context).encode("utf-8")
+        files[page.output_path] = cache.memo("pages", key, render, keep_one_per=page.output_path)
     files[".nojekyll"] = b""
     files[MARKER] = b"This folder was created by Kakehashi and is replaced by each build.\n"
     for path in sorted(options.static_dir.rglob("*")):
         if path.is_file() and not path.name.startswith("."):
             files["static/" + path.relative_to(options.static_dir).as_posix()] = path.read_bytes()
     return files
+
+
+def page_fingerprint(page: Page) -> str:
+    """A digest of everything a page's template sees, except functions."""
+    visible = sorted((name, value) for name, value in page.context.items() if not callable(value))
+    return hashlib.sha256(repr(visible).encode("utf-8")).hexdigest()
 
 
 def check_output_dir(options: BuildOptions, diag: Diagnostics) -> None:
