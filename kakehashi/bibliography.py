@@ -30,6 +30,7 @@ QUOTE_MACRO = re.compile(r"\\mkbibquote\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
 WORD_MACROS = {r"\LaTeXe": "LaTeX2ε", r"\LaTeX": "LaTeX", r"\TeX": "TeX", r"\BibTeX": "BibTeX",
                r"\hyphen": "-", r"\slash": "/", r"\textendash": "–", r"\textemdash": "—",
                r"\dots": "…", r"\ldots": "…", r"\space": " "}
+PERSON_FIELD = re.compile(r"\b(author|editor|translator)\s*=\s*\{", re.IGNORECASE)
 LEFTOVER_MACRO = re.compile(r"\\([A-Za-z]+)\s*")
 SKIPPED_TYPES = {"set", "xdata", "comment", "preamble", "string"}
 PROSE_FIELDS = ("title", "subtitle", "booktitle", "journal", "journaltitle", "publisher",
@@ -73,7 +74,7 @@ def load_bibliography(path: Path, diag: Diagnostics) -> Bibliography | None:
     text = read_text(path, diag)
     if text is None:
         return None
-    lines = scan_entry_lines(path, text, diag)
+    lines, spans = scan_entry_lines(path, text, diag)
     with pybtex.errors.capture() as captured:
         try:
             data = parse_string(text, "bibtex")
@@ -87,15 +88,18 @@ def load_bibliography(path: Path, diag: Diagnostics) -> Bibliography | None:
     keys = tuple(key for key, entry in data.entries.items() if entry.type.lower() not in SKIPPED_TYPES)
     lines = {entry_key: lines.get(entry_key.lower(), 1) for entry_key in data.entries}
     for key in data.entries:
-        check_entry(path, key, data, lines[key], diag)
+        check_entry(path, key, data, lines[key], spans.get(key.lower(), ""), diag)
     return Bibliography(path, data, keys, lines, hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
-def scan_entry_lines(path: Path, text: str, diag: Diagnostics) -> dict[str, int]:
-    """Lower-cased key -> line of its definition; reports keys defined twice (in any case)."""
+def scan_entry_lines(path: Path, text: str,
+                     diag: Diagnostics) -> tuple[dict[str, int], dict[str, str]]:
+    """Lower-cased key -> line and raw text of its definition; reports duplicate keys."""
     lines: dict[str, int] = {}
+    spans: dict[str, str] = {}
     spelled: dict[str, str] = {}
-    for match in ENTRY_START.finditer(text):
+    starts = list(ENTRY_START.finditer(text))
+    for index, match in enumerate(starts):
         if match[1].lower() in {"string", "comment", "preamble"}:
             continue
         key = match[2]
@@ -108,7 +112,9 @@ def scan_entry_lines(path: Path, text: str, diag: Diagnostics) -> dict[str, int]
             continue
         lines[key.lower()] = line
         spelled[key.lower()] = key
-    return lines
+        end = starts[index + 1].start() if index + 1 < len(starts) else len(text)
+        spans[key.lower()] = text[match.start():end]
+    return lines, spans
 
 
 def report_pybtex_error(path: Path, text: str, exc: Exception, lines: dict[str, int],
@@ -131,7 +137,24 @@ def report_pybtex_error(path: Path, text: str, exc: Exception, lines: dict[str, 
     diag.error(path, line, None, message, code)
 
 
-def check_entry(path: Path, key: str, data: BibliographyData, line: int,
+def comma_free_cjk_names(raw: str) -> list[tuple[str, str]]:
+    """(role, name) for each CJK personal name written without a comma in an entry's text."""
+    found = []
+    for match in PERSON_FIELD.finditer(raw):
+        depth, end = 1, match.end()
+        while end < len(raw) and depth:
+            depth += {"{": 1, "}": -1}.get(raw[end], 0)
+            end += 1
+        value = raw[match.end():end - 1]
+        for name in re.split(r"\s+and\s+", value):
+            name = " ".join(name.replace("{", "").replace("}", "").split())
+            if CJK.search(name) and "," not in name and " " in name and \
+                    not name.startswith("{"):
+                found.append((match[1].lower(), name))
+    return found
+
+
+def check_entry(path: Path, key: str, data: BibliographyData, line: int, raw: str,
                 diag: Diagnostics) -> None:
     """Per-entry checks: unsafe URLs, missing fields, crossrefs, CJK names, TeX leftovers."""
     entry = data.entries[key]
@@ -152,16 +175,11 @@ def check_entry(path: Path, key: str, data: BibliographyData, line: int,
     if not entry.fields.get("title"):
         diag.warning(path, line, None, f'entry "{key}" has no title; it renders with what it '
                      "has", "bib.missing-field")
-    for role, people in entry.persons.items():
-        for person in people:
-            spoken = str(person)
-            if CJK.search(spoken) and "," not in spoken and person.first_names and \
-                    person.last_names:
-                written = " ".join(person.first_names + person.last_names)
-                diag.warning(path, line, None, f'entry "{key}": {role} "{written}" has no comma, '
-                             f'so pybtex reads "{person.last_names[0]}" as the given name; '
-                             f'write "{person.first_names[0]}, {person.last_names[0]}" '
-                             "(family, given)", "bib.cjk-name-order")
+    for role, name in comma_free_cjk_names(raw):
+        given, _, family = name.rpartition(" ")
+        diag.warning(path, line, None, f'entry "{key}": {role} "{name}" has no comma, so pybtex '
+                     f'reads "{given}" as the given name and "{family}" as the family name; '
+                     f'write "{given}, {family}" (family, given)', "bib.cjk-name-order")
     for name in PROSE_FIELDS:
         if name in entry.fields:
             entry.fields[name] = clean_latex(path, key, name, entry.fields[name], line, diag)

@@ -240,7 +240,7 @@ def sentences(children, context):
         return Text()
     if language == "en":
         return join(sep=" ")[[block.add_period() for block in blocks]].format_data(context)
-    if len(blocks) > 1 and str(blocks[0]).endswith(("」", "』", "]")):
+    if len(blocks) > 1 and str(blocks[0]).endswith(("」", "』")):
         blocks[:2] = [Text(blocks[0], blocks[1])]  # 著者「題名」『誌名』… reads as one clause
     closed = [block if str(block).endswith(("。", ".")) else Text(block, end) for block in blocks]
     return Text(*closed)
@@ -274,7 +274,7 @@ class KakehashiStyle(BaseStyle):
         """The template every entry type uses; missing parts are simply left out."""
         creators = first_of[optional[persons("author")], optional[editors]]
         head_sep = ". " if entry_language(entry) == "en" else ""
-        head = join(sep=head_sep)[creators, join[title, english_title]]
+        head = join(sep=head_sep)[creators, join[optional[title], english_title]]
         publication = clause[
             container,
             volume_number,

@@ -21,7 +21,7 @@ from .diagnostics import Diagnostics, line_col
 
 FOOTNOTE_REF = r"\[\^[^\]\n]*\]"
 PANDOC_REF = r"\[@[^\]\n]*\]"
-GROUP = re.compile(rf"(?:{FOOTNOTE_REF}|{PANDOC_REF})+(?![(\[:])")
+GROUP = re.compile(rf"(?<!\\)(?:{FOOTNOTE_REF}|{PANDOC_REF})+(?![(\[:])")
 REF = re.compile(rf"{FOOTNOTE_REF}|{PANDOC_REF}")
 PANDOC_ITEM = re.compile(r"^\s*@([^\s;,@\[\]]+)\s*$")
 FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\n]+)\]:", re.MULTILINE)
@@ -29,6 +29,11 @@ FENCED_CODE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[`~]*[ \t]
                          re.MULTILINE | re.DOTALL)
 CODE_SPAN = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)", re.DOTALL)
 HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+HTML_BLOCK = re.compile(r"^<(address|article|aside|blockquote|details|dialog|div|dl|fieldset|"
+                        r"figure|footer|form|h[1-6]|header|hr|nav|ol|p|pre|section|table|ul|"
+                        r"script|style|iframe|canvas|video|audio)\b.*?(?:</\1>[^\n]*$|\n\s*\n|\Z)",
+                        re.MULTILINE | re.DOTALL | re.IGNORECASE)
+LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d+[.)])\s")
 
 
 @dataclass(frozen=True)
@@ -55,14 +60,43 @@ class CitationIndex:
         return self.labels.get(label)
 
 
+def blank(match: re.Match) -> str:
+    """The matched text as spaces, keeping its line breaks (so offsets stay valid)."""
+    return re.sub(r"[^\n]", " ", match[0])
+
+
 def mask(text: str) -> str:
-    """The text with code, comments and footnote-definition labels blanked, offsets kept."""
-    def blank(match: re.Match) -> str:
-        return re.sub(r"[^\n]", " ", match[0])
+    """The text with what Markdown does not parse for citations blanked, offsets kept.
+
+    Blanked: fenced and indented code, code spans, HTML comments and raw HTML blocks,
+    and the labels of footnote definitions.
+    """
     text = FENCED_CODE.sub(blank, text)
+    text = mask_indented_code(text)
     text = HTML_COMMENT.sub(blank, text)
+    text = HTML_BLOCK.sub(blank, text)
     text = CODE_SPAN.sub(blank, text)
     return FOOTNOTE_DEFINITION.sub(blank, text)
+
+
+def mask_indented_code(text: str) -> str:
+    """Blank indented code blocks: indented lines after a blank line, outside lists."""
+    lines = text.split("\n")
+    in_list = in_code = False
+    previous_blank = True
+    for number, line in enumerate(lines):
+        indented = line.startswith(("    ", "\t"))
+        if not line.strip():
+            previous_blank = True
+            continue
+        if not indented:
+            in_code = False
+            in_list = bool(LIST_ITEM.match(line)) or (in_list and not previous_blank)
+        elif in_code or (previous_blank and not in_list):
+            in_code = True
+            lines[number] = " " * len(line)
+        previous_blank = False
+    return "\n".join(lines)
 
 
 def local_footnotes(section: Section) -> set[str]:

@@ -85,7 +85,7 @@ def load_report(content_dir: Path, config: SiteConfig, diag: Diagnostics,
                    "01-intro.ja.md", "content.empty")
 
     slugs = tuple(dict.fromkeys(s.slug for s in sorted(sections, key=lambda s: s.number)))
-    check_pairing(slugs, sections, config, diag)
+    check_pairing(slugs, files, config, diag)
     order = {code: index for index, code in enumerate(config.language_codes)}
     sections.sort(key=lambda s: (s.number, order.get(s.language, 99)))
     return Report(content_dir, slugs, tuple(sections))
@@ -199,17 +199,21 @@ def parse_front_matter(path: Path, text: str, diag: Diagnostics) -> tuple[dict |
     return meta, "\n".join(lines[end + 1:]), end + 2
 
 
-def check_pairing(slugs: tuple[str, ...], sections: list[Section], config: SiteConfig,
+def check_pairing(slugs: tuple[str, ...], files: list[Path], config: SiteConfig,
                   diag: Diagnostics) -> None:
-    """Every section must exist in every language (unless missing translations are allowed)."""
+    """Every section must exist in every language (unless missing translations are allowed).
+
+    Pairing looks at file names, so a file that failed to load is not also reported missing.
+    """
     if config.allow_missing_translations:
         return
+    named = [(match, path) for path in files if (match := SECTION_NAME.match(path.name))]
     for slug in slugs:
-        present = {s.language: s for s in sections if s.slug == slug}
+        present = {match["lang"]: path for match, path in named if match["slug"] == slug}
         some = next(iter(present.values()))
+        stem = some.name.split(".")[0]
         for code in config.language_codes:
             if code not in present:
-                expected = some.path.with_name(f"{some.stem}.{code}.md")
-                diag.error(some.path, 1, 1, f'section "{slug}" has no {code} file; create '
-                           f"{expected.name} (or set allow_missing_translations = true)",
+                diag.error(some, 1, 1, f'section "{slug}" has no {code} file; create '
+                           f"{stem}.{code}.md (or set allow_missing_translations = true)",
                            "content.missing-translation")

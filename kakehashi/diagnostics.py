@@ -6,6 +6,7 @@ collector and recovers. The command decides the exit status at the end.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,10 +96,10 @@ class Diagnostics:
 
 def display_path(path: Path | str) -> str:
     """A path as the user should see it: relative to the working folder when inside it."""
-    path = Path(path)
+    absolute = Path(os.path.abspath(path))  # not resolve(): a symlink is shown as itself
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
+        return str(absolute.relative_to(Path(os.path.abspath(Path.cwd()))))
+    except ValueError:
         return str(path)
 
 

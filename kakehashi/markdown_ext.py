@@ -122,6 +122,7 @@ class CitationSiteTreeprocessor(Treeprocessor):
 
     def run(self, root):
         state = self.extension
+        self.renumber(root)
         paragraph = 0
         for block in root:
             if block.tag in HEADINGS:
@@ -135,6 +136,22 @@ class CitationSiteTreeprocessor(Treeprocessor):
                     anchor = sup.get("id", "")
                     for key in state.group_keys.get(anchor, ()):
                         state.sites.append(CitationSite(key, state.slug, anchor, paragraph))
+
+
+    def renumber(self, root) -> None:
+        """Give citation groups ids in reading order (inline processing is not in order)."""
+        state = self.extension
+        keys = {}
+        groups = [sup for sup in root.iter("sup") if sup.get("class") == "cite"]
+        for number, sup in enumerate(groups, start=1):
+            old, new = sup.get("id"), f"cite-{number}"
+            keys[new] = state.group_keys.get(old, [])
+            sup.set("id", new)
+            for element in sup.iter():
+                for attribute in ("id", "aria-describedby"):
+                    if element.get(attribute) == f"{old}-pop":
+                        element.set(attribute, f"{new}-pop")
+        state.group_keys = keys
 
 
 class CitationExtension(Extension):

@@ -185,7 +185,8 @@ def plan_site(site: Site, options: BuildOptions) -> list[Page]:
             href=(lambda target: base_path + target.lstrip("/")) if absolute
             else (lambda target: relative_href(url, target)),
             absolute=lambda target: config.base_url + target.lstrip("/"),
-            alternates=urls, default_url=urls.get(config.default_language, url),
+            alternates=urls,
+            default_url="/" if url == f"/{lang}/" else urls.get(config.default_language, url),
             pdf_url=f"/{lang}/report.pdf" if options.pdf_links and lang else None,
         )
         output = url.lstrip("/") + ("index.html" if url.endswith("/") else "")

@@ -1,0 +1,347 @@
+"""The bibliography: loading with diagnostics, and formatting in both page languages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import REFERENCES_BIB, TESTDATA
+from kakehashi.bibliography import format_bibliography, load_bibliography
+from kakehashi.diagnostics import Diagnostics
+from kakehashi.site import BuildOptions, build
+
+JAPANESE_PUNCTUATION = re.compile(r"[「」『』、。（）　]")
+
+
+def load(tmp_path: Path, text: str, name: str = "refs.bib"):
+    """(bibliography, diagnostic lines) of a .bib text; paths shown relative to tmp_path."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    diag = Diagnostics()
+    bibliography = load_bibliography(path, diag)
+    return bibliography, [item.format() for item in diag.sorted()]
+
+
+def formatted(bibliography, language: str) -> dict:
+    numbers = {key: n for n, key in enumerate(bibliography.keys, start=1)}
+    return format_bibliography(bibliography, numbers, language)
+
+
+@pytest.fixture
+def entries(tmp_path, monkeypatch):
+    """The default project's six sources, formatted for each page language."""
+    monkeypatch.chdir(tmp_path)
+    bibliography, problems = load(tmp_path, REFERENCES_BIB)
+    assert problems == []
+    return {language: formatted(bibliography, language) for language in ("ja", "en")}
+
+
+# --- exact entries -----------------------------------------------------------------------------
+
+
+def test_english_online_source_on_english_page(entries):
+    assert entries["en"]["altman-memo"].html == (
+        "The Information. “Altman Memo Forecasts &#x27;Rough Vibes&#x27; Due to Resurgent "
+        "Google”. 20 November 2025. <a href=\"https://www.theinformation.com/articles/altman-memo\">"
+        "https://www.theinformation.com/articles/altman-memo</a> (Accessed 24 November 2025, "
+        "<a href=\"https://web.archive.org/web/20251124/https://www.theinformation.com/articles/"
+        "altman-memo\">archived copy</a>).")
+
+
+def test_english_online_source_on_japanese_page(entries):
+    """Labels and dates follow the page; punctuation follows the (English) source."""
+    assert entries["ja"]["altman-memo"].html == (
+        "The Information. “Altman Memo Forecasts &#x27;Rough Vibes&#x27; Due to Resurgent "
+        "Google”. 2025年11月20日. <a href=\"https://www.theinformation.com/articles/altman-memo\">"
+        "https://www.theinformation.com/articles/altman-memo</a> (閲覧日 2025年11月24日, "
+        "<a href=\"https://web.archive.org/web/20251124/https://www.theinformation.com/articles/"
+        "altman-memo\">アーカイブ</a>).")
+
+
+def test_japanese_source_on_japanese_page(entries):
+    assert entries["ja"]["yamada-2025"].html == (
+        "山田太郎「生成AIの現状と課題」2025年11月1日。<a href=\"https://example.jp/yamada/ai\">"
+        "https://example.jp/yamada/ai</a>（閲覧日 2025年11月12日、<a href=\"https://web.archive.org/"
+        "web/20251112/https://example.jp/yamada/ai\">アーカイブ</a>）。")
+    assert entries["ja"]["yamada-2025"].language == "ja"
+
+
+def test_japanese_source_on_english_page(entries):
+    """「」 kept, the English title in brackets, English labels and dates, nothing glued."""
+    html = entries["en"]["yamada-2025"].html
+    assert html.startswith("山田太郎「生成AIの現状と課題」")
+    assert "[The State and Challenges of Generative AI]" in html
+    assert "Accessed 12 November 2025" in html
+    assert "1 November 2025" in html
+    assert '<a href="https://web.archive.org/web/20251112/https://example.jp/yamada/ai">' \
+           "archived copy</a>" in html
+    assert not re.search(r"\][\w]", html), f"the English title runs into the next word: {html}"
+
+
+def test_english_title_only_on_the_english_page(entries):
+    assert "The State and Challenges" not in entries["ja"]["yamada-2025"].html
+    assert "The State and Challenges" in entries["en"]["yamada-2025"].html
+
+
+def test_article_with_english_authors(entries):
+    assert entries["en"]["smith-2024"].html == (
+        "Jane Smith and John Doe. “Scaling Laws for Neural Language Models: A Review”. "
+        "<em>Journal of AI Research</em>, vol. 12, no. 3, pp. 1–20, March 2024.")
+    assert entries["ja"]["smith-2024"].html == (
+        "Jane Smith and John Doe. “Scaling Laws for Neural Language Models: A Review”. "
+        "<em>Journal of AI Research</em>, vol. 12, no. 3, pp. 1–20, 2024年3月.")
+
+
+def test_organisation_author_whole(entries):
+    assert entries["en"]["google-gemini-3"].html.startswith(
+        "Google DeepMind. “A new era of intelligence with Gemini 3”. 18 November 2025. ")
+    assert entries["en"]["xpert-shallotpeat"].html.startswith(
+        "“Project Shallotpeat”. Xpert.Digital. <a href=")
+
+
+def test_titles_are_never_recased(entries):
+    for language in ("ja", "en"):
+        assert entries[language]["doe-2023"].text.startswith(
+            "John Doe. The iPhone and the eBook: Lower-Case Names in Titles. Example Press, London, ")
+    assert entries["en"]["doe-2023"].html == (
+        "John Doe. <em>The iPhone and the eBook: Lower-Case Names in Titles</em>. Example Press, "
+        "London, 2023.")
+
+
+def test_english_sources_get_no_japanese_punctuation(entries):
+    for language in ("ja", "en"):
+        for key in ("altman-memo", "smith-2024", "google-gemini-3", "xpert-shallotpeat", "doe-2023"):
+            assert not JAPANESE_PUNCTUATION.search(entries[language][key].text), (language, key)
+
+
+def test_japanese_sources_keep_corner_brackets_on_both_pages(entries):
+    for language in ("ja", "en"):
+        assert "「生成AIの現状と課題」" in entries[language]["yamada-2025"].text
+
+
+def test_plain_html_has_no_links(entries):
+    for language in ("ja", "en"):
+        for entry in entries[language].values():
+            assert "<a " not in entry.html_plain
+    assert entries["en"]["altman-memo"].html_plain.endswith(
+        "(Accessed 24 November 2025, archived copy).")
+
+
+@pytest.mark.parametrize("value, ja, en", [
+    ("2025-11-12", "2025年11月12日", "12 November 2025"),
+    ("2025-11", "2025年11月", "November 2025"),
+    ("2025", "2025年", "2025"),
+    ("1984/1986", "1984年–1986年", "1984–1986"),
+])
+def test_dates(value, ja, en):
+    from kakehashi.bibstyle import format_date
+    assert format_date(value, "ja") == ja
+    assert format_date(value, "en") == en
+
+
+CJK_NAMES = """\
+@book{sato,
+  author    = {佐藤, 花子 and 鈴木, 一郎 and {国立情報学研究所}},
+  title     = {日本語の本},
+  publisher = {出版社},
+  year      = {2021},
+}
+"""
+
+
+def test_cjk_names_in_native_order_without_comma_or_initials(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bibliography, problems = load(tmp_path, CJK_NAMES)
+    assert problems == []
+    ja = formatted(bibliography, "ja")["sato"]
+    assert ja.text == "佐藤花子、鈴木一郎、国立情報学研究所『日本語の本』出版社、2021年。"
+    en = formatted(bibliography, "en")["sato"]
+    assert en.text.startswith("佐藤花子、鈴木一郎、国立情報学研究所『日本語の本』出版社、2021")
+
+
+# --- hostile fields ----------------------------------------------------------------------------
+
+
+HOSTILE = """\
+@online{evil-title,
+  author  = {<b>Bold</b>, Eve},
+  title   = {<script>alert(1)</script> and a "quoted" word},
+  url     = {https://example.com/" onmouseover="alert(1)},
+  urldate = {2025-11-12},
+}
+
+@online{evil-url,
+  title   = {Harmless},
+  url     = {javascript:alert(1)},
+  urldate = {2025-11-12},
+}
+
+@online{evil-doi,
+  title = {DOI},
+  doi   = {10.1/x"><script>},
+  url   = { JavaScript:alert(2)},
+}
+"""
+
+
+def test_hostile_fields_are_escaped_and_unsafe_urls_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bibliography, problems = load(tmp_path, HOSTILE)
+    assert problems == [
+        'refs.bib:8: error: entry "evil-url": url scheme "javascript" is not allowed; use an '
+        "http:// or https:// address [bib.url-scheme]",
+        'refs.bib:14: error: entry "evil-doi": url scheme "JavaScript" is not allowed; use an '
+        "http:// or https:// address [bib.url-scheme]",
+    ]
+    for language in ("ja", "en"):
+        entries = formatted(bibliography, language)
+        for entry in entries.values():
+            for html in (entry.html, entry.html_plain):
+                assert "<script" not in html and "<b>" not in html
+                assert "javascript:" not in html.lower()
+                assert not re.search(r'href="(?!https?://)', html)
+                assert not re.search(r'<a [^>]*"\s+on', html)
+        title = entries["evil-title"].html
+        assert "Eve &lt;b&gt;Bold&lt;/b&gt;" in title
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; and a &quot;quoted&quot; word" in title
+        assert '<a href="https://example.com/&quot; onmouseover=&quot;alert(1)">' in title
+        assert '<a href="https://doi.org/10.1/x%22%3E%3Cscript%3E">doi:10.1/x&quot;&gt;' \
+               "&lt;script&gt;</a>" in entries["evil-doi"].html
+
+
+def test_hostile_title_is_escaped_on_the_built_pages(project, tmp_path):
+    bib = REFERENCES_BIB.replace("{Project Shallotpeat}",
+                                 '{<script>alert(1)</script> "Shallotpeat"}')
+    content = project({"references.bib": bib})
+    result = build(BuildOptions(content, tmp_path / "out"))
+    assert result.diagnostics.items == []
+    for page in ("ja/bibliography/index.html", "en/bibliography/index.html",
+                 "ja/gemini/index.html", "en/print/index.html"):
+        html = (tmp_path / "out" / page).read_text("utf-8")
+        assert "<script>alert(1)</script>" not in html, page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; &quot;Shallotpeat&quot;" in html, page
+
+
+# --- load diagnostics ----------------------------------------------------------------------------
+
+
+def test_duplicate_key_names_both_lines(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _, problems = load(tmp_path, "@book{smith,\n  title = {A},\n}\n\n@book{smith,\n  title = {B},\n}\n")
+    assert problems == [
+        'refs.bib:5:1: error: duplicate key "smith": "smith" is already defined on line 1 (keys '
+        "ignore case); rename one [bib.duplicate-key]",
+    ]
+
+
+def test_duplicate_key_differing_only_in_case(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bibliography, problems = load(
+        tmp_path, "@book{first, title = {F}}\n\n@book{Smith2020,\n  title = {A},\n}\n"
+                  "@book{smith2020,\n  title = {B},\n}\n")
+    assert problems == [
+        'refs.bib:6:1: error: duplicate key "smith2020": "Smith2020" is already defined on line '
+        "3 (keys ignore case); rename one [bib.duplicate-key]",
+    ]
+
+
+def test_syntax_error_at_its_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _, problems = load(tmp_path, "@book{ok,\n  title = {Fine},\n}\n\n@book{broken,\n"
+                                 "  title = {Fine}\n  year = {2020},\n}\n")
+    assert problems == ["refs.bib:7: error: BibTeX syntax error: '}' expected [bib.syntax]"]
+
+
+def test_undefined_string_macro(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _, problems = load(tmp_path, "@string{jams = {J. Am. Math. Soc.}}\n\n@article{a,\n"
+                                 "  title = {T},\n  journal = jams,\n  publisher = nosuch,\n}\n")
+    assert len(problems) == 1
+    assert problems[0].startswith("refs.bib:6: error: ")
+    assert "nosuch" in problems[0]
+    assert problems[0].endswith("; define it with @string{name = {…}} or brace the value "
+                                "[bib.undefined-macro]")
+
+
+def test_missing_title_warns_and_renders_what_it_has(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bibliography, problems = load(tmp_path, "@misc{notitle,\n  author = {Doe, Jane},\n"
+                                            "  year = {2020},\n}\n")
+    assert problems == ['refs.bib:1: warning: entry "notitle" has no title; it renders with what '
+                        "it has [bib.missing-field]"]
+    assert formatted(bibliography, "en")["notitle"].text == "Jane Doe. 2020."
+    assert formatted(bibliography, "ja")["notitle"].text == "Jane Doe. 2020年."
+
+
+def test_missing_crossref_warns(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bibliography, problems = load(tmp_path, "@book{a, title = {A}}\n\n@incollection{b,\n"
+                                            "  title = {B},\n  crossref = {nowhere},\n}\n")
+    assert problems == ['refs.bib:3: warning: entry "b": crossref "nowhere" does not exist; the '
+                        "entry renders without it [bib.missing-crossref]"]
+    assert formatted(bibliography, "en")["b"].text == "“B”."
+
+
+def test_japanese_name_without_comma_warns(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _, problems = load(tmp_path, "@book{ok, title = {A}}\n\n@book{nocomma,\n"
+                                 "  author = {山田 太郎},\n  title = {本},\n}\n")
+    assert len(problems) == 1, problems
+    assert problems[0].startswith('refs.bib:3: warning: entry "nocomma": author "山田 太郎" has no '
+                                  "comma")
+    assert problems[0].endswith("[bib.cjk-name-order]")
+
+
+def test_missing_bibliography_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    diag = Diagnostics()
+    assert load_bibliography(tmp_path / "nope.bib", diag) is None
+    assert [d.format() for d in diag.items] == [
+        "nope.bib: error: the bibliography file is missing; create it or set bibliography_file "
+        "in site.toml [bib.missing]"]
+
+
+# --- third-party bibliographies ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def third_party():
+    loaded = {}
+    for name in ("biblatex-examples.bib", "japanese.bib"):
+        diag = Diagnostics()
+        bibliography = load_bibliography(TESTDATA / name, diag)
+        assert bibliography is not None, name
+        assert diag.errors == [], [d.format() for d in diag.errors]
+        loaded[name] = (bibliography, {lang: formatted(bibliography, lang) for lang in ("ja", "en")})
+    return loaded
+
+
+@pytest.mark.parametrize("name, count", [("biblatex-examples.bib", 90), ("japanese.bib", 32)])
+def test_third_party_bibliography_formats_every_entry(third_party, name, count):
+    bibliography, by_language = third_party[name]
+    assert len(bibliography.keys) == count
+    for language, entries in by_language.items():
+        assert sorted(entries) == sorted(bibliography.keys)
+        for key, entry in entries.items():
+            assert entry.text.strip(), (language, key)
+            assert not re.search(r"[\\{}]", entry.text), (language, key, entry.text)
+            assert "\\" not in entry.html, (language, key, entry.html)
+
+
+def test_doi_with_angle_brackets_is_escaped_and_percent_encoded(third_party):
+    _, by_language = third_party["biblatex-examples.bib"]
+    for language in ("ja", "en"):
+        html = by_language[language]["sigfridsson"].html
+        assert ('<a href="https://doi.org/10.1002/(SICI)1096-987X(199803)19:4%3C377::AID-JCC1%3E'
+                '3.0.CO;2-P">doi:10.1002/(SICI)1096-987X(199803)19:4&lt;377::AID-JCC1&gt;3.0.CO;2-P'
+                "</a>") in html
+        assert "<377" not in html
+
+
+def test_japanese_bib_entries(third_party):
+    _, by_language = third_party["japanese.bib"]
+    assert by_language["ja"]["塚原:ながれ2023"].text.startswith("塚原隆裕「私の「ながれを学ぶ」使命感」")
+    for language in ("ja", "en"):
+        assert "LaTeX2ε" in " ".join(e.text for e in by_language[language].values())
