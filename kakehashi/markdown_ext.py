@@ -123,6 +123,7 @@ class CitationSiteTreeprocessor(Treeprocessor):
     def run(self, root):
         state = self.extension
         self.renumber(root)
+        wrap_tables(root)
         paragraph = 0
         for block in root:
             if block.tag in HEADINGS:
@@ -152,6 +153,17 @@ class CitationSiteTreeprocessor(Treeprocessor):
                     if element.get(attribute) == f"{old}-pop":
                         element.set(attribute, f"{new}-pop")
         state.group_keys = keys
+
+
+def wrap_tables(root: etree.Element) -> None:
+    """Put each table in a scrolling `div.table-wrap`, so the table keeps its table role."""
+    for index, block in enumerate(list(root)):
+        if block.tag == "table":
+            wrapper = etree.Element("div", {"class": "table-wrap"})
+            wrapper.tail, block.tail = block.tail, None
+            wrapper.append(block)
+            root.remove(block)
+            root.insert(index, wrapper)
 
 
 class CitationExtension(Extension):
