@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from pybtex.backends.html import Backend as PybtexHtmlBackend
 from pybtex.richtext import HRef, Tag, Text
+from pybtex.style import FormattedEntry
 from pybtex.style.formatting import BaseStyle, toplevel
 from pybtex.style.names import BaseNameStyle
 from pybtex.style.template import FieldIsMissing, field, first_of, join, node, optional, tag
@@ -265,10 +266,10 @@ class KakehashiStyle(BaseStyle):
         self.language = language
         self.format_name = NameStyle().format
 
-    def __getattr__(self, name):
-        if name.startswith("get_") and name.endswith("_template"):
-            return self.get_template
-        raise AttributeError(name)
+    def format_entry(self, label, entry, bib_data=None):
+        """One entry as pybtex's FormattedEntry; every entry type shares one template."""
+        context = {"entry": entry, "style": self, "bib_data": bib_data}
+        return FormattedEntry(entry.key, self.get_template(entry).format_data(context), label)
 
     def get_template(self, entry):
         """The template every entry type uses; missing parts are simply left out."""

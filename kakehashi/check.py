@@ -2,22 +2,32 @@
 
 Takes the content folder; builds the whole site in memory (so every build diagnostic is
 found) and adds the lints a build does not need: translation drift between the languages
-of a section, broken internal links and fragments, and titles still to be confirmed.
+of a section, heading structures that differ between them, figures of a Japanese paragraph
+missing from its English paragraph (numbers parity, see `parity.py`), broken internal
+links and fragments, entries left unused when only cited ones are listed, and titles still
+to be confirmed.
 """
 
 from __future__ import annotations
 
 import json
 import posixpath
+import re
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .diagnostics import Diagnostics
+from .content import Section
+from .diagnostics import Diagnostics, display_path
+from .markdown_ext import RenderedSection
+from .parity import (Block, extract_figures, format_value, mentioned_values, pair_blocks,
+                     split_blocks)
 from .site import BuildOptions, Site, build, plan_site, render_site
 
 SKIPPED_SCHEMES = ("http:", "https:", "mailto:", "tel:", "data:")
+TOC_HEADING = re.compile(r"[ \t]{0,3}#{2,3}(?:[ \t]|$)")  # the levels a table of contents holds
+PARITY_LANGUAGES = ("ja", "en")  # every figure of the first must appear in the second
 
 
 class LinkCollector(HTMLParser):
@@ -46,7 +56,10 @@ def check(content_dir: Path, strict: bool = False, drafts: bool = False,
     diag = result.diagnostics
     if result.site is not None and not diag.errors:
         check_drift(result.site, diag)
+        check_headings(result.site, diag)
+        check_number_parity(result.site, diag)
         check_links(result.site, options, diag)
+        list_unused_entries(result.site, diag)
         list_unconfirmed_titles(result.site, diag)
     items = diag.sorted()
     if output == "json":
@@ -75,6 +88,86 @@ def check_drift(site: Site, diag: Diagnostics) -> None:
                     section = site.report.section(slug, lacks)
                     diag.warning(section.path, 1, 1, f'translation drift: the {has} file cites '
                                  f'"{key}" but this {lacks} file does not', "check.drift")
+
+
+def check_headings(site: Site, diag: Diagnostics) -> None:
+    """Warn when a translation's headings (## / ###) differ in number or level."""
+    default = site.config.default_language
+    for slug in site.report.slugs:
+        base = site.rendered.get((slug, default))
+        for code in site.config.language_codes:
+            other = site.rendered.get((slug, code))
+            if base is None or other is None or code == default:
+                continue
+            ours, theirs = heading_lines(other), heading_lines(base)
+            levels, base_levels = [h[1] for h in ours], [h[1] for h in theirs]
+            if levels == base_levels:
+                continue
+            index = next((i for i, (level, base_level) in enumerate(zip(levels, base_levels))
+                          if level != base_level), min(len(levels), len(base_levels)))
+            line, here = place_heading(ours, index, other.section)
+            base_line, there = place_heading(theirs, index, base.section)
+            base_place = display_path(base.section.path) + (f":{base_line}" if base_line else "")
+            diag.warning(other.section.path, line, 1 if line else None,
+                         f"heading structure differs from {base_place}: heading {index + 1} "
+                         f"is {here} here but {there} there", "check.heading-mismatch")
+
+
+def heading_lines(rendered: RenderedSection) -> list[tuple[int | None, int, str]]:
+    """(line, level, title) of each heading in the table of contents, from the raw text."""
+    section = rendered.section
+    lines = [block.line for block in split_blocks(section.body, section.body_line)
+             if block.kind == "heading" and TOC_HEADING.match(block.text)]
+    if len(lines) != len(rendered.toc):  # a heading the raw scan does not see (setext, HTML)
+        lines = [None] * len(rendered.toc)
+    return [(line, item.level, item.title) for line, item in zip(lines, rendered.toc)]
+
+
+def place_heading(headings: list[tuple[int | None, int, str]], index: int,
+                  section: Section) -> tuple[int | None, str]:
+    """The line of heading `index` (or of the last heading) and how a message names it."""
+    if index < len(headings):
+        line, level, title = headings[index]
+        return line, f'"{"#" * level} {title}"'
+    return (headings[-1][0] if headings else section.body_line), "missing"
+
+
+def check_number_parity(site: Site, diag: Diagnostics) -> None:
+    """Warn for each figure of a Japanese paragraph that the English paragraph lacks."""
+    source_code, target_code = PARITY_LANGUAGES
+    if not set(PARITY_LANGUAGES) <= set(site.config.language_codes):
+        return
+    for slug in site.report.slugs:
+        source = site.report.section(slug, source_code)
+        target = site.report.section(slug, target_code)
+        if source is None or target is None:
+            continue
+        mentioned: dict[int, set] = {}
+        for block, matches in pair_blocks(split_blocks(source.body, source.body_line),
+                                          split_blocks(target.body, target.body_line)):
+            if block.kind == "code":
+                continue
+            present = set().union(*(mentioned.setdefault(m.line, mentioned_values(
+                m.text, target_code) if m.kind != "code" else set()) for m in matches))
+            for figure in extract_figures(block.text, source_code):
+                if all(value in present for value in figure.values):
+                    continue
+                line = block.line + block.text.count("\n", 0, figure.offset)
+                values = "–".join(format_value(value) for value in figure.values)
+                diag.warning(target.path, matches[0].line if matches else target.body_line, 1,
+                             f'figure "{figure.text}" ({values}) of {display_path(source.path)}:'
+                             f"{line} is missing from {describe_place(matches)}",
+                             "check.number-parity")
+
+
+def describe_place(blocks: tuple[Block, ...]) -> str:
+    """Where a figure was looked for: "this paragraph", or the lines of a part."""
+    if len(blocks) == 1:
+        return "this paragraph"
+    if not blocks:
+        return "this file (it has no matching paragraph)"
+    last = blocks[-1].line + blocks[-1].text.count("\n")
+    return f"the matching part of this file (lines {blocks[0].line}–{last})"
 
 
 def check_links(site: Site, options: BuildOptions, diag: Diagnostics) -> None:
@@ -121,6 +214,18 @@ def resolve_link(page: str, href: str, files: dict, parsed: dict, base_path: str
     if split.fragment and target in parsed and unquote(split.fragment) not in parsed[target].ids:
         return f'no element with id "{unquote(split.fragment)}"'
     return None
+
+
+def list_unused_entries(site: Site, diag: Diagnostics) -> None:
+    """With `bibliography = "cited"`, warn for each entry that no section cites."""
+    if site.config.bibliography != "cited":
+        return
+    cited = set(site.index.cited)
+    for key in site.bibliography.keys:
+        if key not in cited:
+            diag.warning(site.bibliography.path, site.bibliography.lines[key], None,
+                         f'entry "{key}" is never cited, so bibliography = "cited" leaves it '
+                         "out of the site; cite it or remove it", "check.unused-entry")
 
 
 def list_unconfirmed_titles(site: Site, diag: Diagnostics) -> None:
