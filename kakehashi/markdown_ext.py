@@ -99,8 +99,9 @@ class CitationInlineProcessor(InlineProcessor):
         last.tail = (last.tail or "") + "]"
         pop = etree.SubElement(sup, "span", {"class": "cite-pop", "role": "tooltip",
                                              "id": f"{anchor}-pop"})
-        items = "".join(f'<span class="cite-pop-item"><b>[{n}]</b> '
-                        f"{state.entries[key].html_plain}</span>"
+        bibliography = self.extension.bibliography_href
+        items = "".join(f'<span class="cite-pop-item"><a href="{bibliography}#{ref_id(key)}">'
+                        f"[{n}]</a> {state.entries[key].html_plain}</span>"
                         for n, key in sorted(by_number.items()))
         pop.text = self.md.htmlStash.store(items)
         return sup

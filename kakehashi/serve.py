@@ -12,6 +12,7 @@ import errno
 import html
 import logging
 import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from livereload import Server
 from livereload.handlers import LiveReloadHandler, StaticFileHandler
 from tornado import web
 from tornado.ioloop import IOLoop
+from tornado.netutil import bind_sockets
 
 from .diagnostics import Diagnostic
 from .site import BuildCache, BuildOptions, build
@@ -93,6 +95,10 @@ class SiteServer(Server):
 
 def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> int:
     """Build, then serve and rebuild until Ctrl-C; return the exit status."""
+    problem = listen_problem(host, port)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     state = ServeState()
     cache = BuildCache()
     pending: list[object] = []  # the scheduled rebuild, if any: bursts of saves coalesce
@@ -133,20 +139,32 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> i
         LOG.info("Serving http://%s:%d%s (Ctrl-C stops)", host, port, base_path or "/")
         server.serve(port=port, host=host, root=str(out_dir), restart_delay=0)
     except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            print(f"serve: port {port} on {host} is already in use; stop the other server or "
-                  f"choose another with --port", file=sys.stderr)
-            return 1
-        raise
+        # the port was taken between the check and now, or the address went away
+        print(listen_problem(host, port) or f"serve: cannot listen on {host}:{port} ({exc})",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
     LOG.info("Stopped.")
     return 0
 
 
+def listen_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port, as one line; None when it can."""
+    try:
+        sockets = bind_sockets(port, host)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return (f"serve: port {port} on {host} is already in use; stop the other server or "
+                    f"choose another with --port")
+        return f"serve: cannot listen on {host}:{port} ({exc.strerror or exc})"
+    for sock in sockets:
+        sock.close()
+    return None
+
+
 def site_base_path(options: BuildOptions) -> str:
     """The path part of site.toml's base_url."""
-    import tomllib
     try:
         data = tomllib.loads((options.content_dir / "site.toml").read_text("utf-8-sig"))
     except (OSError, tomllib.TOMLDecodeError):

@@ -1,11 +1,19 @@
-"""Shared fixtures: a small bilingual project written from a dict, and the build command."""
+"""Shared fixtures: a small bilingual project written from a dict, and the build command;
+for the real-browser, server and PDF tests: Chromium, Playwright and `build.py serve`."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+import tomllib
+import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -234,3 +242,172 @@ def tree_bytes(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` (hidden ones too), keyed by its POSIX relative path."""
     return {path.relative_to(folder).as_posix(): path.read_bytes()
             for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+# --- Real browser and real server (test_browser.py, test_serve.py, test_pdf.py) ---------------
+#
+# These tests drive Debian's Chromium through Playwright for Python and run the real
+# `build.py serve` on a free port of 127.0.0.1. Locally they skip when Chromium or
+# Playwright is missing; under CI=true a missing piece is a failure, never a skip.
+
+CHROMIUM_DEFAULT = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+SERVER_START_SECONDS = 30
+SERVER_STOP_SECONDS = 5
+
+
+def require(found: bool, reason: str) -> None:
+    """Skip the test when something it needs is missing; under CI=true, fail instead."""
+    if found:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: a missing browser tool is a failure)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Chromium's binary: $CHROMIUM, else /usr/bin/chromium."""
+    configured = os.environ.get("CHROMIUM") or CHROMIUM_DEFAULT
+    found = shutil.which(configured)
+    require(found is not None, f"Chromium not found at {configured} (set CHROMIUM, or on "
+                               "Debian: apt-get install chromium fonts-noto-cjk)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    """Playwright's synchronous API, started once per session."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "Playwright for Python is not installed "
+                       "(pip install -r requirements-test.txt)")
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str, playwright_driver):
+    """One headless Chromium for the whole session (Playwright drives the system's binary)."""
+    instance = playwright_driver.chromium.launch(executable_path=chromium_path,
+                                                 args=CHROMIUM_ARGS)
+    yield instance
+    instance.close()
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
+    """GET a URL without following redirects; (status, body)."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        connection.request("GET", parts.path or "/")
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@dataclass
+class LiveServer:
+    """A running `build.py serve`: its process, address and output."""
+
+    process: subprocess.Popen
+    port: int
+    base_path: str  # "/" or e.g. "/repo/"
+    out: Path
+    log_path: Path  # the server's standard error, as a file (a pipe could fill up)
+
+    @property
+    def url(self) -> str:
+        """The site's root URL, under the base path."""
+        return f"http://127.0.0.1:{self.port}{self.base_path}"
+
+    def log(self) -> str:
+        return self.log_path.read_text("utf-8", errors="replace")
+
+    def stop(self) -> tuple[int, str]:
+        """Ctrl-C (SIGINT), wait for the exit; (returncode, standard error)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=SERVER_STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise AssertionError(f"serve did not stop within {SERVER_STOP_SECONDS} s of "
+                                     f"SIGINT:\n{self.log()}") from None
+        return self.process.returncode, self.log()
+
+
+def site_base_path(content: Path, args: tuple[str, ...]) -> str:
+    """The path the site is served under: that of --base-url, else of site.toml's base_url."""
+    base_url = args[args.index("--base-url") + 1] if "--base-url" in args else \
+        tomllib.loads((content / "site.toml").read_text("utf-8-sig")).get("base_url", "/")
+    return urllib.parse.urlsplit(base_url).path or "/"
+
+
+def start_server(content: Path, out: Path, *args: str, port: int | None = None,
+                 wait: bool = True) -> LiveServer:
+    """Start `python build.py serve --content CONTENT --out OUT --port PORT ARGS…`.
+
+    Unless `wait` is false, returns once the site answers under its base path.
+    """
+    port = port or free_port()
+    base_path = site_base_path(content, args)
+    log_path = out.parent / f"{out.name}-serve-{port}.log"
+    command = [sys.executable, str(ROOT / "build.py"), "serve", "--content", str(content),
+               "--out", str(out), "--port", str(port), *args]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    server = LiveServer(process, port, base_path, out, log_path)
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while wait:
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited with {process.returncode} before answering:\n"
+                                 f"{server.log()}")
+        try:
+            status, _ = http_get(server.url, timeout=1.0)
+            if status == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            server.stop()
+            raise AssertionError(f"serve did not answer within {SERVER_START_SECONDS} s:\n"
+                                 f"{server.log()}")
+        time.sleep(0.05)
+    return server
+
+
+@pytest.fixture
+def live_server(tmp_path: Path):
+    """A factory: `live_server(content, *args)` starts `build.py serve` on a free port.
+
+    Waits until the server answers; at teardown stops every server it started with SIGINT
+    and asserts each exits 0 within a few seconds, without a traceback.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started in the background by a shell without job control: children would inherit
+        # an ignored SIGINT and could not be stopped with Ctrl-C as a user does.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    servers: list[LiveServer] = []
+
+    def start(content: Path, *args: str, out: Path | None = None) -> LiveServer:
+        server = start_server(content, out or tmp_path / f"site-{len(servers)}", *args)
+        servers.append(server)
+        return server
+    yield start
+    for server in servers:
+        returncode, log = server.stop()
+        assert returncode == 0, f"serve exited with {returncode} after SIGINT:\n{log}"
+        assert "Traceback" not in log, log

@@ -145,10 +145,10 @@ def test_group_rendering_exact_html(project, tmp_path):
         '<p>Both.<sup class="cite" id="cite-1">[<a aria-describedby="cite-1-pop" '
         'href="../bibliography/#ref-smith-2024">3</a>, <a aria-describedby="cite-1-pop" '
         'href="../bibliography/#ref-google-gemini-3">4</a>]<span class="cite-pop" '
-        'id="cite-1-pop" role="tooltip"><span class="cite-pop-item"><b>[3]</b> Jane Smith and '
+        'id="cite-1-pop" role="tooltip"><span class="cite-pop-item"><a href="../bibliography/#ref-smith-2024">[3]</a> Jane Smith and '
         "John Doe. “Scaling Laws for Neural Language Models: A Review”. <em>Journal of AI "
         "Research</em>, vol. 12, no. 3, pp. 1–20, March 2024.</span>"
-        '<span class="cite-pop-item"><b>[4]</b> Google DeepMind. “A new era of intelligence '
+        '<span class="cite-pop-item"><a href="../bibliography/#ref-google-gemini-3">[4]</a> Google DeepMind. “A new era of intelligence '
         "with Gemini 3”. 18 November 2025. https://blog.google/products/gemini/gemini-3/ "
         "(Accessed 24 November 2025, archived copy).</span></span></sup></p>"
     )
