@@ -17,7 +17,7 @@ from pybtex.richtext import HRef, Tag, Text
 from pybtex.style import FormattedEntry
 from pybtex.style.formatting import BaseStyle, toplevel
 from pybtex.style.names import BaseNameStyle
-from pybtex.style.template import FieldIsMissing, field, first_of, join, node, optional, tag
+from pybtex.style.template import FieldIsMissing, field, first_of, join, node, optional
 
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 JAPANESE_LANGUAGES = {"japanese", "ja", "jpn", "日本語"}

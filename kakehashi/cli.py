@@ -49,6 +49,14 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     importer = command("import", "turn a numbered-reference report into sections and BibTeX")
     importer.add_argument("report", type=Path, help="the exported report (Markdown or text)")
     importer.add_argument("--lang", required=True, choices=("ja", "en"), help="its language")
+    importer.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
+    importer.add_argument("--headings", type=Path, metavar="FILE",
+                          help="section headings and their slugs, one 'slug<TAB>heading' a line")
+    importer.add_argument("--force", action="store_true", help="replace section files that are in the way")
+    importer.add_argument("--allow-unmapped", action="store_true",
+                          help="exit 0 even when some markers could not be mapped (they are still listed)")
+    importer.add_argument("--fetch-titles", action="store_true",
+                          help="fetch the page title of sources the list gives none for (network)")
     return parser.parse_args(argv)
 
 
@@ -66,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         from .check import check
         return check(args.content, strict=args.strict, drafts=args.drafts, output=args.format)
     if args.command == "import":
-        print("build.py import is not available yet.", file=sys.stderr)
-        return 2
+        from .importer import import_report
+        return import_report(args.report, args.lang, args.content, dry_run=args.dry_run,
+                             headings=args.headings, force=args.force,
+                             allow_unmapped=args.allow_unmapped, fetch_titles=args.fetch_titles)
     options = BuildOptions(content_dir=args.content, out_dir=args.out, base_url=args.base_url,
                            strict=args.strict, drafts=args.drafts)
     if args.command == "serve":

@@ -137,7 +137,7 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> i
         logging.getLogger(name).propagate = False
     try:
         LOG.info("Serving http://%s:%d%s (Ctrl-C stops)", host, port, base_path or "/")
-        server.serve(port=port, host=host, root=str(out_dir), restart_delay=0)
+        server.serve(port=port, host=host, root=str(out_dir), restart_delay="forever")  # no reload on start-up
     except OSError as exc:
         # the port was taken between the check and now, or the address went away
         print(listen_problem(host, port) or f"serve: cannot listen on {host}:{port} ({exc})",

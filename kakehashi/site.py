@@ -169,7 +169,7 @@ def load_site(options: BuildOptions, diag: Diagnostics, cache: BuildCache) -> Si
 
 def plan_site(site: Site, options: BuildOptions) -> list[Page]:
     """Every page of the site with its context; nothing rendered or written yet."""
-    config, report = site.config, site.report
+    config = site.config
     ui = load_ui_strings(options.templates_dir, config.language_codes)
     base_path = urlsplit(config.base_url).path or "/"
     chapters = {code: section_list(site, code, ui[code]) for code in config.language_codes}
