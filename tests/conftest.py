@@ -224,6 +224,16 @@ def run_build(content: Path, out: Path, *args: str, cwd: Path | None = None,
 
 
 @pytest.fixture(scope="session")
+def built_default(tmp_path_factory) -> Path:
+    """The default project built once (with its site.toml base_url); do not modify it."""
+    folder = tmp_path_factory.mktemp("default-site")
+    content = write_project(folder / "content")
+    code, _, stderr = run_build(content, folder / "out")
+    assert code == 0, stderr
+    return folder / "out"
+
+
+@pytest.fixture(scope="session")
 def project_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private copy of the generator (build.py, kakehashi/, templates/, static/).
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REFERENCES_BIB, SITE_TOML, run_build, tree_bytes, write_project
+from conftest import REFERENCES_BIB, SITE_TOML, run_build, tree_bytes
 
 DIAGNOSTIC_LINE = re.compile(
     r"^(?P<path>[^:\s][^:]*)(?::(?P<line>\d+)(?::(?P<col>\d+))?)?: "
@@ -40,14 +40,10 @@ BAD_INPUTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def good_site(tmp_path_factory) -> Path:
+@pytest.fixture
+def good_site(built_default) -> Path:
     """A good build of the default project, to copy as the previously published site."""
-    folder = tmp_path_factory.mktemp("good")
-    content = write_project(folder / "content")
-    code, _, stderr = run_build(content, folder / "out")
-    assert code == 0, stderr
-    return folder / "out"
+    return built_default
 
 
 def assert_clean_failure(code: int, stderr: str) -> list[str]:

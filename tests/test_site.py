@@ -128,14 +128,10 @@ def check_links(out: Path, base_path: str) -> list[str]:
     return broken
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
+@pytest.fixture
+def built(built_default) -> Path:
     """The default project built once, with its site.toml base_url."""
-    folder = tmp_path_factory.mktemp("site")
-    content = write_project(folder / "content")
-    code, _, stderr = run_build(content, folder / "out")
-    assert code == 0, stderr
-    return folder / "out"
+    return built_default
 
 
 @pytest.fixture(scope="module")
