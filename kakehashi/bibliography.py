@@ -146,10 +146,11 @@ def comma_free_cjk_names(raw: str) -> list[tuple[str, str]]:
             depth += {"{": 1, "}": -1}.get(raw[end], 0)
             end += 1
         value = raw[match.end():end - 1]
-        for name in re.split(r"\s+and\s+", value):
-            name = " ".join(name.replace("{", "").replace("}", "").split())
-            if CJK.search(name) and "," not in name and " " in name and \
-                    not name.startswith("{"):
+        for written in re.split(r"\s+and\s+", value):
+            if written.strip().startswith("{"):
+                continue  # a braced name is kept whole (an organisation)
+            name = " ".join(written.replace("{", "").replace("}", "").split())
+            if CJK.search(name) and "," not in name and " " in name:
                 found.append((match[1].lower(), name))
     return found
 

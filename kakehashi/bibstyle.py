@@ -21,27 +21,26 @@ from pybtex.style.template import FieldIsMissing, field, first_of, join, node, o
 
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 JAPANESE_LANGUAGES = {"japanese", "ja", "jpn", "日本語"}
-CJK_LANGUAGES = JAPANESE_LANGUAGES | {"chinese", "zh", "zho", "中文", "korean", "ko"}
 SAFE_SCHEMES = ("http://", "https://")
 MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
              "September", "October", "November", "December")
 MONTH_NUMBERS = {name.lower()[:3]: index for index, name in enumerate(MONTHS_EN, start=1)}
 ISO_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?")
-UI = {
-    "ja": {"accessed": "閲覧日", "archived": "アーカイブ", "edited": "編", "in": "所収"},
-    "en": {"accessed": "Accessed", "archived": "archived copy", "edited": "ed.", "in": "In"},
+UI = {  # labels follow the page's language
+    "ja": {"accessed": "閲覧日", "archived": "アーカイブ"},
+    "en": {"accessed": "Accessed", "archived": "archived copy"},
 }
 TERMS = {  # terms follow the entry's language
     "ja": {"volume": "{}巻", "number": "{}号", "pages": "{}頁", "edition": "第{}版",
-           "editors": "{}編", "thesis": "学位論文"},
+           "editors": "{}編", "in": "所収"},
     "en": {"volume": "vol. {}", "number": "no. {}", "pages": "pp. {}", "edition": "{} edn",
-           "editors": "{}, ed.", "thesis": "Thesis"},
+           "editors": "{}, ed.", "in": "In"},
 }
 PUNCT = {  # separators and quotes follow the entry's language
     "ja": {"sep": "、", "end": "。", "quote": ("「", "」"), "work": ("『", "』"),
-           "open": "（", "close": "）", "names": "、"},
+           "open": "（", "close": "）"},
     "en": {"sep": ", ", "end": ". ", "quote": ("“", "”"), "work": None,
-           "open": " (", "close": ")", "names": ", "},
+           "open": " (", "close": ")"},
 }
 QUOTED_TYPES = {"article", "inproceedings", "incollection", "inbook", "online", "misc",
                 "conference", "unpublished", "suppcollection", "suppbook", "inreference",
@@ -153,7 +152,7 @@ def container(children, context):
     work = PUNCT[language]["work"]
     name = Text(work[0], name, work[1]) if work else Tag("em", name)
     if entry.type.lower() in {"inproceedings", "incollection", "inbook", "conference"}:
-        label = UI[language]["in"]
+        label = TERMS[language]["in"]
         return Text(name, label) if language == "ja" else Text(label, " ", name)
     return name
 

@@ -23,7 +23,7 @@ from .diagnostics import Diagnostics, display_path
 from .markdown_ext import RenderedSection
 from .parity import (Block, extract_figures, format_value, mentioned_values, pair_blocks,
                      split_blocks)
-from .site import BuildOptions, Site, build, plan_site, render_site
+from .site import BuildOptions, Site, build
 
 SKIPPED_SCHEMES = ("http:", "https:", "mailto:", "tel:", "data:")
 TOC_HEADING = re.compile(r"[ \t]{0,3}#{2,3}(?:[ \t]|$)")  # the levels a table of contents holds
@@ -58,7 +58,7 @@ def check(content_dir: Path, strict: bool = False, drafts: bool = False,
         check_drift(result.site, diag)
         check_headings(result.site, diag)
         check_number_parity(result.site, diag)
-        check_links(result.site, options, diag)
+        check_links(result.site, result.files, diag)
         list_unused_entries(result.site, diag)
         list_unconfirmed_titles(result.site, diag)
     items = diag.sorted()
@@ -170,10 +170,8 @@ def describe_place(blocks: tuple[Block, ...]) -> str:
     return f"the matching part of this file (lines {blocks[0].line}–{last})"
 
 
-def check_links(site: Site, options: BuildOptions, diag: Diagnostics) -> None:
-    """Every internal link and fragment of the rendered site must resolve."""
-    pages = plan_site(site, options)
-    files = render_site(pages, options)
+def check_links(site: Site, files: dict[str, bytes], diag: Diagnostics) -> None:
+    """Every internal link and fragment of the rendered site (the build's files) must resolve."""
     parsed: dict[str, LinkCollector] = {}
     for path, data in files.items():
         if path.endswith(".html"):

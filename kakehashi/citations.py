@@ -116,31 +116,33 @@ def scan_citations(section: Section, diag: Diagnostics) -> list[CitationRef]:
             start = group.start() + ref.start()
             line, col = line_col(section.text, offset + start)
             written = ref[0]
-            if written.startswith("[^"):
-                label = written[2:-1]
-                if label in footnotes:
-                    continue
-                if not label.strip():
-                    diag.error(section.path, line, col, "empty citation [^]; write the BibTeX "
-                               "key, as in [^smith2020]", "citation.empty")
-                    continue
-                refs.append(CitationRef(section.path, line, col, label, number))
+            labels = ref_labels(written)
+            if written.startswith("[^") and labels[0] in footnotes:
                 continue
-            items = written[1:-1].split(";")
-            labels = [PANDOC_ITEM.match(item) for item in items]
-            if not all(labels):
+            if labels is None:
                 diag.error(section.path, line, col, f"malformed citation {written}; write "
                            "[@key] or [@key1; @key2]", "citation.malformed")
-                continue
-            refs.extend(CitationRef(section.path, line, col, match[1], number) for match in labels)
+            elif not labels[0].strip():
+                diag.error(section.path, line, col, "empty citation [^]; write the BibTeX "
+                           "key, as in [^smith2020]", "citation.empty")
+            else:
+                refs.extend(CitationRef(section.path, line, col, label, number) for label in labels)
     return refs
+
+
+def ref_labels(written: str) -> list[str] | None:
+    """The labels of one reference: `[^a]` -> ["a"], `[@a; @b]` -> ["a", "b"]; None if malformed."""
+    if written.startswith("[^"):
+        return [written[2:-1]]
+    items = [PANDOC_ITEM.match(item) for item in written[1:-1].split(";")]
+    return [item[1] for item in items] if all(items) else None
 
 
 def resolve_citations(report: Report, bibliography: Bibliography, config: SiteConfig,
                       diag: Diagnostics) -> CitationIndex:
     """Resolve every label to a key and number the sources."""
     labels: dict[str, str] = {}
-    first_cited: list[str] = []
+    first_cited: dict[str, None] = {}  # an ordered set
     order = {code: index for index, code in enumerate(config.language_codes)}
     for section in sorted(report.sections, key=lambda s: order[s.language]):
         for ref in scan_citations(section, diag):
@@ -148,10 +150,8 @@ def resolve_citations(report: Report, bibliography: Bibliography, config: SiteCo
             if key is None:
                 continue
             labels[ref.label] = key
-            if section.language == config.default_language or key not in first_cited:
-                if key not in first_cited:
-                    first_cited.append(key)
-    numbered = number_sources(bibliography.keys, first_cited, config)
+            first_cited.setdefault(key)  # default language first, so its order wins
+    numbered = number_sources(bibliography.keys, list(first_cited), config)
     return CitationIndex({key: n for n, key in enumerate(numbered, start=1)}, labels,
                          tuple(first_cited))
 

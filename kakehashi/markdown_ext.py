@@ -20,7 +20,7 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
 from .bibliography import FormattedEntry
-from .citations import GROUP, PANDOC_ITEM, REF, CitationIndex, compress
+from .citations import GROUP, REF, CitationIndex, compress, ref_labels
 from .content import Section
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -68,9 +68,7 @@ class CitationInlineProcessor(InlineProcessor):
         state = self.extension
         keys = []
         for ref in REF.finditer(m[0]):
-            written = ref[0]
-            labels = [written[2:-1]] if written.startswith("[^") else \
-                [item[1] for item in map(PANDOC_ITEM.match, written[1:-1].split(";")) if item]
+            labels = ref_labels(ref[0]) or []
             keys += [key for label in labels if (key := state.index.key(label))]
         keys = list(dict.fromkeys(keys))
         if not keys:  # unresolved; the build already reported it

@@ -63,18 +63,19 @@ class SiteFileHandler(StaticFileHandler):
             raise web.HTTPError(403)
         return super().validate_absolute_path(root, absolute_path)
 
+    def shows_overlay(self) -> bool:
+        """Whether this response is an HTML page served after a failed rebuild."""
+        return bool(self.state.errors) and self.absolute_path.endswith(".html")
+
     def write(self, chunk):
-        if self.state.errors and self.request.path.endswith(("/", ".html")) and \
-                isinstance(chunk, bytes) and b"</body>" in chunk:
+        if self.shows_overlay() and isinstance(chunk, bytes) and b"</body>" in chunk:
             chunk = chunk.replace(b"</body>", overlay_html(self.state.errors).encode() + b"</body>", 1)
-            self.set_header("Content-Length", len(chunk))
         return super().write(chunk)
 
     def get_content_size(self):
+        """The file's size, plus the overlay's (Content-Length is set from this)."""
         size = super().get_content_size()
-        if self.state.errors and self.absolute_path.endswith(".html"):
-            size += len(overlay_html(self.state.errors).encode())
-        return size
+        return size + len(overlay_html(self.state.errors).encode()) if self.shows_overlay() else size
 
 
 class SiteServer(Server):

@@ -110,7 +110,7 @@ class BuildResult:
     """What a build did."""
 
     diagnostics: Diagnostics  # every problem found
-    pages: int  # files written (0 when the build failed)
+    files: dict[str, bytes]  # output path -> bytes, written unless write=False; {} on failure
     seconds: float  # wall time
     site: Site | None  # the stages' output, None when loading failed
 
@@ -122,18 +122,18 @@ def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = 
     diag = Diagnostics()
     site = load_site(options, diag, cache)
     if site is None or diag.failed(options.strict):
-        return BuildResult(diag, 0, time.perf_counter() - started, site)
+        return BuildResult(diag, {}, time.perf_counter() - started, site)
     pages = plan_site(site, options)
     files = render_site(pages, options, cache)
     if write:
         check_output_dir(options, diag)
         if diag.failed(options.strict):
-            return BuildResult(diag, 0, time.perf_counter() - started, site)
+            return BuildResult(diag, {}, time.perf_counter() - started, site)
         write_site(files, options)
     seconds = time.perf_counter() - started
     if write:
         LOG.info("Built %d pages in %.2f s (%d rendered)", len(pages), seconds, cache.pages_rendered)
-    return BuildResult(diag, len(files), seconds, site)
+    return BuildResult(diag, files, seconds, site)
 
 
 def load_site(options: BuildOptions, diag: Diagnostics, cache: BuildCache) -> Site | None:
@@ -172,17 +172,17 @@ def plan_site(site: Site, options: BuildOptions) -> list[Page]:
     config = site.config
     ui = load_ui_strings(options.templates_dir, config.language_codes)
     base_path = urlsplit(config.base_url).path or "/"
-    chapters = {code: section_list(site, code, ui[code]) for code in config.language_codes}
+    chapters = {code: section_list(site, code) for code in config.language_codes}
     pages: list[Page] = []
 
     def page(url: str, template: str, lang: str | None, **context) -> None:
         urls = {code: url.replace(f"/{lang}/", f"/{code}/", 1) for code in config.language_codes} \
             if lang else {}
-        absolute = base_path + url.lstrip("/") if template == "404.html" else None
+        served_anywhere = template == "404.html"  # GitHub Pages serves it at any depth
         context.update(
             url=url, lang=lang, config=config, ui=ui.get(lang, ui[config.default_language]),
             all_ui=ui, base_url=config.base_url,
-            href=(lambda target: base_path + target.lstrip("/")) if absolute
+            href=(lambda target: base_path + target.lstrip("/")) if served_anywhere
             else (lambda target: relative_href(url, target)),
             absolute=lambda target: config.base_url + target.lstrip("/"),
             alternates=urls,
@@ -220,7 +220,7 @@ def plan_site(site: Site, options: BuildOptions) -> list[Page]:
     return pages
 
 
-def section_list(site: Site, code: str, ui: dict) -> list[dict]:
+def section_list(site: Site, code: str) -> list[dict]:
     """The sections in reading order as the templates see them, in one language."""
     chapters = []
     for number, slug in enumerate(site.report.slugs, start=1):
@@ -275,12 +275,14 @@ def render_site(pages: list[Page], options: BuildOptions,
     """Every output file's bytes, keyed by its path in the output folder."""
     cache = cache or BuildCache()
     env = make_environment(options.templates_dir)
-    templates = tuple(sorted((str(p), p.read_bytes()) for p in options.templates_dir.rglob("*")
-                             if p.is_file()))
+    templates = hashlib.sha256()  # a template edit re-renders every page that uses it
+    for path in sorted(options.templates_dir.rglob("*")):
+        if path.is_file():
+            templates.update(str(path).encode() + b"\0" + path.read_bytes())
     cache.pages_rendered = 0
     files = {}
     for page in pages:
-        key = (page.template, page.url, templates, page_fingerprint(page))
+        key = (page.template, page.url, templates.hexdigest(), page_fingerprint(page))
 
         def render(page=page) -> bytes:
             cache.pages_rendered += 1
