@@ -180,7 +180,6 @@ def key_lines(text: str) -> dict[tuple[tuple[str, ...], str], int]:
     for number, line in enumerate(text.splitlines(), start=1):
         if header := TOML_TABLE.match(line):
             parts = tuple(part.strip().strip("\"'") for part in header[1].split("."))
-            table = ()
             for depth in range(len(parts)):
                 lines.setdefault((parts[:depth], parts[depth]), number)
             table = parts

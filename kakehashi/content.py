@@ -211,7 +211,7 @@ def check_pairing(slugs: tuple[str, ...], files: list[Path], config: SiteConfig,
     for slug in slugs:
         present = {match["lang"]: path for match, path in named if match["slug"] == slug}
         some = next(iter(present.values()))
-        stem = some.name.split(".")[0]
+        stem = some.name.split(".", 1)[0]
         for code in config.language_codes:
             if code not in present:
                 diag.error(some, 1, 1, f'section "{slug}" has no {code} file; create '

@@ -9,6 +9,7 @@ taken first and one match takes a whole adjacent group `[^a][^b]`.
 
 from __future__ import annotations
 
+import html
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -113,7 +114,7 @@ class CitationInlineProcessor(InlineProcessor):
 
 
 class CitationSiteTreeprocessor(Treeprocessor):
-    """Records, for each citation group, the block it sits in; and the headings."""
+    """Records, for each citation group, the block (paragraph, list item…) it sits in."""
 
     def __init__(self, md, extension: CitationExtension):
         super().__init__(md)
@@ -126,9 +127,6 @@ class CitationSiteTreeprocessor(Treeprocessor):
         paragraph = 0
         for block in root:
             if block.tag in HEADINGS:
-                if block.tag in {"h2", "h3"} and block.get("id"):
-                    title = "".join(block.itertext()).rstrip("#¶ ").strip()
-                    state.toc.append(TocItem(int(block.tag[1]), block.get("id"), title))
                 continue
             for part in (list(block) if block.tag in {"ul", "ol"} else [block]):
                 paragraph += 1  # each list item counts as a paragraph of its own
@@ -136,7 +134,6 @@ class CitationSiteTreeprocessor(Treeprocessor):
                     anchor = sup.get("id", "")
                     for key in state.group_keys.get(anchor, ()):
                         state.sites.append(CitationSite(key, state.slug, anchor, paragraph))
-
 
     def renumber(self, root) -> None:
         """Give citation groups ids in reading order (inline processing is not in order)."""
@@ -190,7 +187,6 @@ class CitationExtension(Extension):
         self.groups = 0
         self.group_keys: dict[str, list[str]] = {}
         self.sites: list[CitationSite] = []
-        self.toc: list[TocItem] = []
 
 
 def ref_id(key: str) -> str:
@@ -220,5 +216,14 @@ def render_markdown(section: Section, converter: tuple[markdown.Markdown, Citati
     md, citations = converter
     md.reset()
     citations.prepare(section.slug, entries)
-    html = md.convert(section.body)
-    return RenderedSection(section, html, tuple(citations.toc), tuple(citations.sites))
+    body = md.convert(section.body)
+    return RenderedSection(section, body, tuple(flatten_toc(md.toc_tokens)), tuple(citations.sites))
+
+
+def flatten_toc(tokens: list[dict]) -> list[TocItem]:
+    """The toc extension's nested headings (levels 2–3) as a flat list, in reading order."""
+    items = []
+    for token in tokens:
+        items.append(TocItem(token["level"], token["id"], html.unescape(token["name"])))
+        items += flatten_toc(token["children"])
+    return items
