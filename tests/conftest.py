@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TESTDATA = ROOT.parent / "shared" / "testdata"
+TESTDATA = ROOT / "tests" / "data"  # third-party BibTeX files, with their licences
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

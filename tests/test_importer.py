@@ -37,7 +37,7 @@ STYLES = {  # fixture folder → (report file, language)
     "gemini-works-cited": ("report.md", "en"),
     "chatgpt-named-links": ("report.md", "en"),
 }
-SEED = ROOT.parent / "shared" / "seeds" / "000_9e524ca5da1a39aa.txt"
+SEED = ROOT / "content" / "seed" / "000_9e524ca5da1a39aa.txt"
 # content/EDITING.md's decision for each marker the importer must list instead of guessing.
 EDITING_DECISIONS = {"¹¹": (1,), "¹⁶¹⁷¹⁸": (6, 7, 8), "¹⁷¹⁸¹⁹": (7, 8, 9), "④": (1,), "⑪": (1,),
                      "⑫": (1, 2)}
@@ -469,7 +469,6 @@ def seed_urls() -> list[str]:
     return urls
 
 
-@pytest.mark.skipif(not SEED.is_file(), reason="the seed report is not next to the repository")
 def test_seed_import_lists_every_uncertain_marker_and_builds(tmp_path, monkeypatch, capsys):
     code, out, err = run_import(tmp_path, monkeypatch, capsys, str(SEED), "ja", content="x")
     assert code == 1
@@ -490,7 +489,6 @@ def test_seed_import_lists_every_uncertain_marker_and_builds(tmp_path, monkeypat
     assert built.returncode == 0, built.stderr
 
 
-@pytest.mark.skipif(not SEED.is_file(), reason="the seed report is not next to the repository")
 def test_seed_conversions_agree_with_editing_md(tmp_path, monkeypatch, capsys):
     (tmp_path / "x").mkdir()
     shutil.copy(ROOT / "content/references.bib", tmp_path / "x/references.bib")
