@@ -1,9 +1,26 @@
 # Kakehashi: `make serve` to preview the report, `make test` to run the tests.
+#
+# Every target takes the usual settings on the command line, for example
+#   make serve CONTENT=my-report PORT=8001
+#   make build CONTENT=my-report OUT=site BASE_URL=https://user.github.io/my-report/
+#   make check CONTENT=my-report ARGS=--strict
+#   make new DIR=my-report
+# ARGS is passed through to the command as it stands (any option of `build.py COMMAND --help`).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+CONTENT ?= content
+OUT ?= _site
+HOST ?= 127.0.0.1
+PORT ?= 8000
+BASE_URL ?=
+ARGS ?=
 
-.PHONY: serve build check pdf test bench clean
+SITE_ARGS = --content "$(CONTENT)" --out "$(OUT)" $(if $(BASE_URL),--base-url "$(BASE_URL)")
+
+.PHONY: install serve build check pdf new test bench clean
+
+install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,22 +32,26 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	touch $@
 
 serve: $(VENV)/.installed
-	$(PY) build.py serve
+	$(PY) build.py serve $(SITE_ARGS) --host "$(HOST)" --port "$(PORT)" $(ARGS)
 
 build: $(VENV)/.installed
-	$(PY) build.py
+	$(PY) build.py build $(SITE_ARGS) $(ARGS)
 
 check: $(VENV)/.installed
-	$(PY) build.py check
+	$(PY) build.py check --content "$(CONTENT)" $(ARGS)
 
 pdf: $(VENV)/.installed
-	$(PY) build.py pdf
+	$(PY) build.py pdf $(SITE_ARGS) $(ARGS)
+
+new: $(VENV)/.installed
+	@test -n "$(DIR)" || { echo "make new: say where, e.g. make new DIR=my-report" >&2; exit 2; }
+	$(PY) build.py new "$(DIR)"
 
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(ARGS)
 
 bench: $(VENV)/.installed
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py $(ARGS)
 
 clean:
 	rm -rf _site .pytest_cache

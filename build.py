@@ -1,11 +1,28 @@
 #!/usr/bin/env python3
-"""Kakehashi's command line: build, serve, check, pdf and import a bilingual cited report."""
+"""Kakehashi's command line: build, serve, check, pdf, import and new. Run with --help."""
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
-from kakehashi.cli import main
+VENV_PYTHON = Path(__file__).resolve().parent / ".venv" / "bin" / "python"
+
+
+def main() -> int:
+    """Run Kakehashi; outside the project's environment, re-run inside it when it exists."""
+    try:
+        from kakehashi.cli import main as run
+    except ModuleNotFoundError as exc:
+        if VENV_PYTHON.is_file() and Path(sys.prefix).resolve() != VENV_PYTHON.parent.parent.resolve():
+            os.execv(VENV_PYTHON, [str(VENV_PYTHON), *sys.argv])
+        print(f"build.py: the Python package {exc.name!r} is not installed; run `make install` "
+              "once (it creates .venv with everything Kakehashi needs), or "
+              "`pip install -r requirements.txt`", file=sys.stderr)
+        return 1
+    return run()
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,3 +1,3 @@
 """Kakehashi: a static site generator for bilingual (Japanese/English) cited reports."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -10,28 +10,71 @@ import logging
 import sys
 from pathlib import Path
 
+from . import __version__
 from .diagnostics import Diagnostics
-from .site import BuildOptions, build
 
-COMMANDS = ("build", "serve", "check", "pdf", "import")
+COMMANDS = ("build", "serve", "check", "pdf", "import", "new")
+TOP_LEVEL_OPTIONS = ("-h", "--help", "--version")
+DESCRIPTION = """\
+Kakehashi turns a report written as Markdown sections in Japanese and English, with
+citations such as [^key] that resolve against one BibTeX file, into a bilingual static
+site with a bibliography page, a print page and PDFs.
+
+Run COMMAND --help for the options of one command. Without a command, Kakehashi builds."""
+EXAMPLES = (
+    ("new my-report", "start a new bilingual report in my-report/"),
+    ("serve --content my-report", "preview it at http://127.0.0.1:8000/ while you write"),
+    ("check --content my-report", "list every problem, each with file:line:col"),
+    ("--content my-report --out site", "build the site into site/"),
+    ("pdf --content my-report", "build, then print LANG/report.pdf"),
+    ("import export.md --lang ja --content my-report", "turn a deep-research export into "
+     "sections and BibTeX"),
+)
+EPILOG = """\
+Problems are printed one a line as file:line:col: severity: message [code]. The exit status
+is 0 when the content is fine, 1 when it has errors (or warnings, with --strict), 2 for a
+mistake on the command line. The README explains the content format and every option."""
+
+
+def examples(prog: str) -> str:
+    """The help's examples, aligned for the name the program was called by."""
+    lines = ["examples:"]
+    for arguments, meaning in EXAMPLES:
+        lines += [f"  {prog} {arguments}", f"      {meaning}"]
+    return "\n".join(lines) + "\n\n" + EPILOG
+
+
+def program_name() -> str:
+    """How the user called us: `kakehashi` once installed, else `python build.py`."""
+    name = Path(sys.argv[0]).name
+    return "python build.py" if name.endswith(".py") or not name else name
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
     """Parse the command line; `build` is the default command."""
-    if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
+    if not argv or argv[0] not in COMMANDS + TOP_LEVEL_OPTIONS:
         argv = ["build", *argv]
-    parser = argparse.ArgumentParser(prog="build.py", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    prog = program_name()
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION,
+                                     epilog=examples(prog),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"kakehashi {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=text, description=text)
-        sub.add_argument("--content", type=Path, default=Path("content"),
-                         help="content folder (default: content)")
+    def command(name: str, text: str, content: bool = True) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        if content:
+            sub.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
+                             help="the content folder: site.toml, references.bib and sections/ "
+                                  "(default: content)")
         return sub
 
     def site_options(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--out", type=Path, default=Path("_site"), help="output folder (default: _site)")
-        sub.add_argument("--base-url", help="absolute URL the site is published at (overrides site.toml)")
+        sub.add_argument("--out", type=Path, default=Path("_site"), metavar="DIR",
+                         help="output folder (default: _site); only a folder Kakehashi made "
+                              "is ever replaced")
+        sub.add_argument("--base-url", metavar="URL",
+                         help="the absolute URL the site is published at (overrides site.toml)")
         sub.add_argument("--strict", action="store_true", help="treat warnings as errors")
         sub.add_argument("--drafts", action="store_true", help="include sections marked draft: true")
 
@@ -40,13 +83,16 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     site_options(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
-    check = command("check", "check the content without writing anything")
+    check = command("check", "list every problem in the content, without writing anything")
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
     check.add_argument("--drafts", action="store_true", help="include sections marked draft: true")
-    check.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    pdf = command("pdf", "print each language's print page to PDF with headless Chromium")
+    check.add_argument("--format", choices=("text", "json"), default="text",
+                       help="text (one line a problem, default) or json")
+    pdf = command("pdf", "build, then print each language's print page to LANG/report.pdf "
+                  "with headless Chromium")
     site_options(pdf)
-    importer = command("import", "turn a numbered-reference report into sections and BibTeX")
+    importer = command("import", "turn an exported report with numbered citations into "
+                       "sections and BibTeX entries")
     importer.add_argument("report", type=Path, help="the exported report (Markdown or text)")
     importer.add_argument("--lang", required=True, choices=("ja", "en"), help="its language")
     importer.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
@@ -57,6 +103,10 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
                           help="exit 0 even when some markers could not be mapped (they are still listed)")
     importer.add_argument("--fetch-titles", action="store_true",
                           help="fetch the page title of sources the list gives none for (network)")
+    new = command("new", "write a new bilingual project that builds and checks clean",
+                  content=False)
+    new.add_argument("folder", type=Path, metavar="DIR", help="the folder to create (must be "
+                     "new or empty)")
     return parser.parse_args(argv)
 
 
@@ -70,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit status."""
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if args.command == "new":
+        from .starter import new_project
+        return new_project(args.folder)
     if args.command == "check":
         from .check import check
         return check(args.content, strict=args.strict, drafts=args.drafts, output=args.format)
@@ -78,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         return import_report(args.report, args.lang, args.content, dry_run=args.dry_run,
                              headings=args.headings, force=args.force,
                              allow_unmapped=args.allow_unmapped, fetch_titles=args.fetch_titles)
+    from .site import BuildOptions, build
     options = BuildOptions(content_dir=args.content, out_dir=args.out, base_url=args.base_url,
                            strict=args.strict, drafts=args.drafts)
     if args.command == "serve":

@@ -21,13 +21,14 @@ from .bibliography import Bibliography, FormattedEntry, format_bibliography, loa
 from .citations import CitationIndex, resolve_citations
 from .config import SiteConfig, load_config
 from .content import Report, Section, load_report
-from .diagnostics import Diagnostics
+from .diagnostics import Diagnostics, Silence, configured_silences, inline_silences
 from .markdown_ext import RenderedSection, make_markdown, ref_id, render_markdown
 from .render import load_ui_strings, make_environment, relative_href, render_page
 
 LOG = logging.getLogger("kakehashi")
 MARKER = ".kakehashi-output"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
 ID_ATTRIBUTE = re.compile(r'\b(id|aria-describedby)="([^"]+)"')
 FRAGMENT_HREF = re.compile(r'\bhref="(?:\.\./bibliography/)?#([^"]+)"')
 
@@ -42,8 +43,14 @@ class BuildOptions:
     strict: bool = False  # warnings fail the build
     drafts: bool = False  # include `draft: true` sections
     pdf_links: bool = False  # pages link to LANG/report.pdf (set by the pdf command)
-    templates_dir: Path = PROJECT_ROOT / "templates"
-    static_dir: Path = PROJECT_ROOT / "static"
+    templates_dir: Path = field(default_factory=lambda: resource_dir("templates"))
+    static_dir: Path = field(default_factory=lambda: resource_dir("static"))
+
+
+def resource_dir(name: str) -> Path:
+    """One of the engine's own folders: the installed package's copy, else the checkout's."""
+    installed = PACKAGE_DIR / name  # `pip install .` puts templates/ and static/ here
+    return installed if installed.is_dir() else PROJECT_ROOT / name
 
 
 @dataclass(frozen=True)
@@ -120,8 +127,10 @@ def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = 
     started = time.perf_counter()
     cache = cache or BuildCache()
     diag = Diagnostics()
-    site = load_site(options, diag, cache)
-    if site is None or diag.failed(options.strict):
+    config = load_config(options.content_dir / "site.toml", diag, options.base_url)
+    site = load_site(config, options, diag, cache) if config else None
+    diag.silence(find_silences(options.content_dir, config))
+    if site is None or (write and diag.failed(options.strict)):  # check goes on: it lists all
         return BuildResult(diag, {}, time.perf_counter() - started, site)
     pages = plan_site(site, options)
     files = render_site(pages, options, cache)
@@ -136,11 +145,9 @@ def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = 
     return BuildResult(diag, files, seconds, site)
 
 
-def load_site(options: BuildOptions, diag: Diagnostics, cache: BuildCache) -> Site | None:
+def load_site(config: SiteConfig, options: BuildOptions, diag: Diagnostics,
+              cache: BuildCache) -> Site | None:
     """Load, resolve, format and render: every stage before planning pages."""
-    config = load_config(options.content_dir / "site.toml", diag, options.base_url)
-    if config is None:
-        return None
     report = load_report(options.content_dir, config, diag, drafts=options.drafts)
     bibliography = cache.bibliography(config.bibliography_path, diag)
     if bibliography is None:
@@ -165,6 +172,23 @@ def load_site(options: BuildOptions, diag: Diagnostics, cache: BuildCache) -> Si
                 lambda section=section, render=render: render(section),
                 keep_one_per=(code, section.path))
     return Site(config, report, bibliography, index, entries, rendered)
+
+
+def find_silences(content_dir: Path, config: SiteConfig | None) -> list[Silence]:
+    """The author's silences: site.toml's `silence` list and inline comments in every file."""
+    files = [content_dir / "site.toml", *sorted((content_dir / "sections").glob("*.md"))]
+    if config is not None:
+        files.insert(1, config.bibliography_path)
+    rules = []
+    for path in files:
+        try:
+            text = path.read_text("utf-8-sig").replace("\r\n", "\n")
+        except (OSError, UnicodeDecodeError):
+            continue  # loading reported it
+        if config is not None and path == config.path:
+            rules += configured_silences(config.silence, content_dir, path, text)
+        rules += inline_silences(path, text)
+    return rules
 
 
 def plan_site(site: Site, options: BuildOptions) -> list[Page]:
@@ -241,23 +265,31 @@ def available_languages(site: Site, slug: str, missing: str) -> list[str]:
 
 
 def bibliography_items(site: Site, code: str, chapters: list[dict]) -> dict:
-    """The bibliography page's entries, cited first, each with its back-links."""
+    """The bibliography page's entries, cited first, each with its back-links.
+
+    One back-link per citing place (section and paragraph), to its first citation there;
+    `times` says how often the place cites the entry, so the links add up to `count`.
+    """
     titles = {chapter["slug"]: chapter for chapter in chapters}
-    sites: dict[str, list[dict]] = {}
+    places: dict[str, dict[tuple[str, int], dict]] = {}  # key -> (slug, paragraph) -> link
     for chapter in chapters:
         if chapter["translated"]:
             for cite in site.rendered[chapter["slug"], code].sites:
-                sites.setdefault(cite.key, []).append({
+                link = places.setdefault(cite.key, {}).setdefault((cite.slug, cite.paragraph), {
                     "url": f"{chapter['url']}#{cite.anchor}",
                     "print_anchor": f"{chapter['slug']}-{cite.anchor}",
                     "section": titles[cite.slug]["number"], "title": titles[cite.slug]["title"],
-                    "paragraph": cite.paragraph})
+                    "paragraph": cite.paragraph, "times": 0})
+                link["times"] += 1
     entries = site.entries[code]
     ordered = sorted(entries.values(), key=lambda entry: entry.number)
-    items = [{"entry": entry, "id": ref_id(entry.key), "sites": sites.get(entry.key, [])}
-             for entry in ordered]
-    return {"cited": [item for item in items if item["sites"]],
-            "uncited": [item for item in items if not item["sites"]]}
+    items = []
+    for entry in ordered:
+        links = list(places.get(entry.key, {}).values())
+        items.append({"entry": entry, "id": ref_id(entry.key), "backlinks": links,
+                      "count": sum(link["times"] for link in links)})
+    return {"cited": [item for item in items if item["backlinks"]],
+            "uncited": [item for item in items if not item["backlinks"]]}
 
 
 def prefix_ids(html: str, prefix: str) -> str:
