@@ -19,11 +19,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .content import Section
-from .diagnostics import Diagnostics, display_path
+from .diagnostics import Diagnostics, Silence, display_path
 from .markdown_ext import RenderedSection
 from .parity import (Block, extract_figures, format_value, mentioned_values, pair_blocks,
                      split_blocks)
-from .site import BuildOptions, Site, build
+from .site import BuildOptions, Site, build, find_silences
 
 SKIPPED_SCHEMES = ("http:", "https:", "mailto:", "tel:", "data:")
 TOC_HEADING = re.compile(r"[ \t]{0,3}#{2,3}(?:[ \t]|$)")  # the levels a table of contents holds
@@ -54,13 +54,16 @@ def check(content_dir: Path, strict: bool = False, drafts: bool = False,
                            drafts=drafts)
     result = build(options, write=False)
     diag = result.diagnostics
-    if result.site is not None and not diag.errors:
+    if result.site is not None:  # lint even when there are errors: every problem, in one run
         check_drift(result.site, diag)
         check_headings(result.site, diag)
         check_number_parity(result.site, diag)
         check_links(result.site, result.files, diag)
         list_unused_entries(result.site, diag)
         list_unconfirmed_titles(result.site, diag)
+        silences = find_silences(content_dir, result.site.config)
+        diag.silence(silences)
+        list_unused_silences(silences, diag)
     items = diag.sorted()
     if output == "json":
         json.dump([item.as_dict() for item in items], sys.stdout, ensure_ascii=False, indent=2)
@@ -69,14 +72,39 @@ def check(content_dir: Path, strict: bool = False, drafts: bool = False,
         for item in items:
             print(item.format(), file=sys.stderr)
         counts = f"{len(diag.errors)} error(s), {len(diag.warnings)} warning(s)"
-        print(f"check: {counts}", file=sys.stderr)
+        silenced = len(set(diag.silenced))
+        print(f"check: {counts}" + (f", {silenced} silenced" if silenced else ""), file=sys.stderr)
     return 1 if diag.failed(strict) else 0
+
+
+def list_unused_silences(silences: list[Silence], diag: Diagnostics) -> None:
+    """Warn for each silence rule that keeps nothing quiet (a typo, or a fixed warning)."""
+    for place, rules in groupby_place(silences).items():
+        unused = [rule.code for rule in rules
+                  if not any(rule.covers(item) for item in diag.silenced)]
+        if unused:
+            codes = ", ".join(dict.fromkeys(unused))
+            diag.warning(place[0], place[1], None, f"this silence rule keeps nothing quiet "
+                         f"({codes}): no such warning is there any more, or the code is "
+                         "misspelled; remove or correct it", "check.unused-silence")
+
+
+def groupby_place(silences: list[Silence]) -> dict[tuple[str, int], list[Silence]]:
+    """Silence rules grouped by where they are written."""
+    places: dict[tuple[str, int], list[Silence]] = {}
+    for rule in silences:
+        places.setdefault(rule.written_at, []).append(rule)
+    return places
 
 
 def check_drift(site: Site, diag: Diagnostics) -> None:
     """Warn when the languages of a section cite different sources."""
     codes = site.config.language_codes
+    broken = {item.path for item in diag.errors if item.code.startswith("citation.")}
     for slug in site.report.slugs:
+        if any(display_path(section.path) in broken for section in site.report.sections
+               if section.slug == slug):
+            continue  # an unresolved citation is already an error; drift would repeat it
         cited = {code: {cite.key for cite in site.rendered[slug, code].sites}
                  for code in codes if (slug, code) in site.rendered}
         for code, keys in cited.items():

@@ -22,6 +22,7 @@ TOP_LEVEL_KEYS = {
     "citation_numbering": str,
     "bibliography": str,
     "allow_missing_translations": bool,
+    "silence": list,
     "languages": dict,
 }
 LANGUAGE_KEYS = {"title": str, "description": str}
@@ -31,6 +32,7 @@ CHOICES = {
 }
 TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 TOML_TABLE = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
+SILENCE_RULE = re.compile(r"^(?:[^:]+:)?[a-z0-9]+(?:[.-][a-z0-9]+)+$")
 TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+)\s*=")
 
 
@@ -56,6 +58,7 @@ class SiteConfig:
     bibliography: str  # "all" or "cited"
     allow_missing_translations: bool  # a missing section file gives a notice page, not an error
     languages: tuple[LanguageConfig, ...]  # default language first
+    silence: tuple[str, ...] = ()  # warning codes silenced everywhere, or as "FILE:CODE"
 
     @property
     def language_codes(self) -> tuple[str, ...]:
@@ -140,6 +143,12 @@ def load_config(path: Path, diag: Diagnostics, base_url: str | None = None) -> S
         diag.error(path, lines.get(((), "default_language"), 1), None,
                    f'default_language "{default}" is not declared; add [languages.{default}]',
                    "config.undeclared-default")
+    silence = data.get("silence", [])
+    for rule in silence if isinstance(silence, list) else ():
+        if not isinstance(rule, str) or not SILENCE_RULE.match(rule):
+            diag.error(path, lines.get(((), "silence")), None, f"silence: {rule!r} is not a "
+                       'warning code ("check.drift") or FILE:CODE '
+                       '("sections/01-intro.en.md:check.number-parity")', "config.bad-value")
     if len(diag.errors) > errors_before:
         return None
 
@@ -155,6 +164,7 @@ def load_config(path: Path, diag: Diagnostics, base_url: str | None = None) -> S
         bibliography=data.get("bibliography", "all"),
         allow_missing_translations=data.get("allow_missing_translations", False),
         languages=tuple(languages),
+        silence=tuple(silence),
     )
 
 

@@ -13,11 +13,12 @@ from pathlib import Path
 import yaml
 
 from .config import SiteConfig, read_text
-from .diagnostics import Diagnostics
+from .diagnostics import Diagnostics, display_path
 
 SECTION_NAME = re.compile(r"^(?P<number>\d+)-(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\.(?P<lang>[a-z]{2})\.md$")
 FRONT_MATTER_KEYS = {"title", "summary", "draft"}
 FENCE = "---"
+DRAFT_KEY = re.compile(r"^draft\s*:")
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def load_report(content_dir: Path, config: SiteConfig, diag: Diagnostics,
                        f'"{by_slug[section.slug]}"; slugs are URLs and must be unique',
                        "content.duplicate-slug")
 
+    check_drafts(sections, diag)
     if not drafts:
         draft_slugs = {s.slug for s in sections if s.draft}
         sections = [s for s in sections if s.slug not in draft_slugs]
@@ -197,6 +199,26 @@ def parse_front_matter(path: Path, text: str, diag: Diagnostics) -> tuple[dict |
         return None, "", 1
     meta = {"title": title.strip(), "summary": (summary or "").strip(), "draft": draft}
     return meta, "\n".join(lines[end + 1:]), end + 2
+
+
+def check_drafts(sections: list[Section], diag: Diagnostics) -> None:
+    """Warn when a section is a draft in one language but not in another.
+
+    Drafts are per section: one `draft: true` leaves the section out in every language.
+    """
+    by_slug: dict[str, list[Section]] = {}
+    for section in sections:
+        by_slug.setdefault(section.slug, []).append(section)
+    for group in by_slug.values():
+        marked = [s for s in group if s.draft]
+        for draft in marked:
+            for other in (s for s in group if not s.draft):
+                line = next((n for n, text in enumerate(draft.text.split("\n"), 1)
+                             if DRAFT_KEY.match(text)), 1)
+                diag.warning(draft.path, line, 1, f"draft: true here but not in "
+                             f"{display_path(other.path)}; a draft is left out in every "
+                             "language (with --drafts, shown in every language), so mark both "
+                             "files or neither", "content.draft-mismatch")
 
 
 def check_pairing(slugs: tuple[str, ...], files: list[Path], config: SiteConfig,

@@ -7,10 +7,12 @@ collector and recovers. The command decides the exit status at the end.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 SEVERITIES = ("error", "warning", "note")
+SILENCE_COMMENT = re.compile(r"kakehashi:\s*silence\s+([a-z0-9][a-z0-9.\-]*(?:[\s,]+[a-z0-9][a-z0-9.\-]*)*)")
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,28 @@ class Diagnostic:
         }
 
 
+@dataclass(frozen=True)
+class Silence:
+    """One rule, written by the author, that keeps a kind of warning quiet."""
+
+    code: str  # the warning's code, e.g. "check.number-parity"
+    path: str | None  # the file it applies to (as displayed); None for every file
+    lines: tuple[int, ...] | None  # the lines it applies to; None for the whole file
+    written_at: tuple[str, int]  # (file, line) of the rule itself, to report an unused one
+
+    def covers(self, item: Diagnostic) -> bool:
+        """Whether this rule silences one diagnostic (errors are never silenced)."""
+        return (item.severity != "error" and item.code == self.code
+                and self.path in (None, item.path)
+                and (self.lines is None or item.line in self.lines))
+
+
 @dataclass
 class Diagnostics:
     """Collects diagnostics from every stage, in the order they are found."""
 
     items: list[Diagnostic] = field(default_factory=list)
+    silenced: list[Diagnostic] = field(default_factory=list)  # kept quiet by a `Silence`
 
     def add(self, path: Path | str, line: int | None, col: int | None, severity: str,
             message: str, code: str) -> None:
@@ -88,6 +107,13 @@ class Diagnostics:
         """Whether these diagnostics make the command fail."""
         return bool(self.errors or (strict and self.warnings))
 
+    def silence(self, rules: list[Silence]) -> None:
+        """Move every warning and note that a rule covers from `items` to `silenced`."""
+        kept = []
+        for item in self.items:
+            (self.silenced if any(rule.covers(item) for rule in rules) else kept).append(item)
+        self.items = kept
+
     def sorted(self) -> list[Diagnostic]:
         """Unique diagnostics ordered by file, line and column."""
         unique = dict.fromkeys(self.items)
@@ -108,3 +134,35 @@ def line_col(text: str, offset: int) -> tuple[int, int]:
     line = text.count("\n", 0, offset) + 1
     col = offset - (text.rfind("\n", 0, offset) + 1) + 1
     return line, col
+
+
+def inline_silences(path: Path, text: str) -> list[Silence]:
+    """The `kakehashi: silence CODE` comments of one file.
+
+    A comment silences its codes on its own line and on the next line that is not blank
+    (the paragraph, entry or key written after it).
+    """
+    rules = []
+    lines = text.split("\n")
+    shown = display_path(path)
+    for number, line in enumerate(lines, 1):
+        for match in SILENCE_COMMENT.finditer(line):
+            following = next((n for n in range(number + 1, len(lines) + 1)
+                              if lines[n - 1].strip()), number)
+            for code in re.split(r"[\s,]+", match[1].strip()):
+                rules.append(Silence(code, shown, (number, following), (shown, number)))
+    return rules
+
+
+def configured_silences(rules: tuple[str, ...], content_dir: Path, config_path: Path,
+                        config_text: str) -> list[Silence]:
+    """The `silence = [...]` rules of site.toml: "CODE", or "FILE:CODE" relative to the content."""
+    line = next((n for n, text in enumerate(config_text.split("\n"), 1)
+                 if text.lstrip().startswith("silence")), 1)
+    written_at = (display_path(config_path), line)
+    silences = []
+    for rule in rules:
+        file, _, code = rule.rpartition(":")
+        path = display_path(content_dir / file) if file else None
+        silences.append(Silence(code, path, None, written_at))
+    return silences

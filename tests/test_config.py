@@ -71,7 +71,7 @@ def test_unknown_top_level_key_with_its_line(tmp_path):
     assert problems == [
         'site.toml:6: error: unknown key "titel"; known keys here: allow_missing_translations, '
         "base_url, bibliography, bibliography_file, citation_numbering, default_language, "
-        "languages [config.unknown-key]",
+        "languages, silence [config.unknown-key]",
     ]
 
 

@@ -88,7 +88,18 @@ def test_broken_file_is_not_also_reported_missing(project):
 
 
 def draft_project(project):
-    return project({JA: '---\ntitle: "結論"\ndraft: true\n---\n\n計画は続く。[^xpert-shallotpeat]\n'})
+    return project({JA: '---\ntitle: "結論"\ndraft: true\n---\n\n計画は続く。[^xpert-shallotpeat]\n',
+                    EN: '---\ntitle: "Conclusion"\ndraft: true\n---\n\nThe plan goes on.[^xpert-shallotpeat]\n'})
+
+
+def test_a_draft_in_one_language_only_is_a_warning_naming_both_files(project):
+    content = project({JA: '---\ntitle: "結論"\nsummary: "s"\ndraft: true\n---\n\n計画は続く。\n'})
+    report, problems = load(content)
+    assert problems == [
+        f"{JA_PATH}:4:1: warning: draft: true here but not in content/{EN}; a draft is left "
+        "out in every language (with --drafts, shown in every language), so mark both files "
+        "or neither [content.draft-mismatch]"]
+    assert "conclusion" not in report.slugs
 
 
 def test_drafts_excluded_by_default(project):
