@@ -49,6 +49,7 @@ CITATION = re.compile(r"\[\^[^\]\s]*\]|\[@[^\]]*\]")
 NOT_PROSE = re.compile(r"`[^`\n]*`|\]\([^)\s]*(?:\s+\"[^\"]*\")?\)|https?://[^\s)>\]]+|<[^>\n]+>")
 BLOCK_MARKER = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|(?:[-*+]|\d{1,9}[.)])[ \t]+|\[\^[^\]]+\]:|>)")
 HEADING_LINE = re.compile(r"[ \t]{0,3}#{1,6}(?:[ \t]|$)")
+COMMENT_LINE = re.compile(r"^\s{0,3}<!--.*-->\s*$")
 ITEM_LINE = re.compile(r"[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+|\[\^[^\]]+\]:)")
 FENCE = re.compile(r"[ \t]{0,3}(```|~~~)")
 NUMBER = re.compile(NUM)
@@ -136,8 +137,8 @@ def split_blocks(body: str, first_line: int) -> list[Block]:
             close()
             fence, start = opening[1], number
             lines.append(line)
-        elif not line.strip():
-            close()
+        elif not line.strip() or COMMENT_LINE.match(line):
+            close()  # a comment line (such as a silence comment) is no paragraph of its own
         elif HEADING_LINE.match(line):
             close()
             blocks.append(Block(line, number, "heading"))

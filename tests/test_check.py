@@ -159,6 +159,101 @@ def test_command_line_exit_status(name, args, status, project, tmp_path):
             "check.number-parity", "check.number-parity"]
 
 
+# --- every problem in one run, and silenced warnings ------------------------------------------
+
+# Ordinary prose that the numbers-parity lint cannot pair: 「1バイト…2バイト目」 is
+# "single-byte… the second byte" (the author judges the warnings wrong and silences them).
+PARITY_JA = conclusion("結論", "ASCII の文字は1バイトで、漢字の2バイト目が `\\` と同じ値になる"
+                               "ことがある。[^xpert-shallotpeat]\n")
+PARITY_EN_TEXT = ("ASCII characters are single-byte, and the second byte of a kanji can have the "
+                  "value of `\\`.[^xpert-shallotpeat]\n")
+PARITY_WARNING = ('{name}/sections/03-conclusion.en.md:{line}:1: warning: figure "{figure}" ({figure}) '
+                  "of {name}/sections/03-conclusion.ja.md:{ja_line} is missing from this paragraph "
+                  "[check.number-parity]")
+
+
+def parity_warnings(name: str, line: int, ja_line: int = 5) -> list[str]:
+    """The two warnings PARITY_JA gives against PARITY_EN_TEXT."""
+    return [PARITY_WARNING.format(name=name, line=line, ja_line=ja_line, figure=figure)
+            for figure in ("1", "2")]
+
+
+def test_errors_and_warnings_are_listed_together(project, capsys):
+    content = project({END_JA: PARITY_JA, END_EN: conclusion("Conclusion", PARITY_EN_TEXT),
+                       GEMINI_EN: SECTIONS[GEMINI_EN].replace("[@smith-2024]", "[@smith-2042]")},
+                      name="both")
+    code, _, err = run_check(content, capsys)
+    assert err.splitlines() == [
+        "both/sections/02-gemini.en.md:11:17: error: unknown citation key \"smith-2042\"; did you "
+        'mean "smith-2024"? [citation.unknown-key]',
+        *parity_warnings("both", 5),
+        "check: 1 error(s), 2 warning(s)"]
+    assert code == 1
+
+
+@pytest.mark.parametrize("where", ["before", "same-line", "site.toml-code", "site.toml-file"])
+def test_a_silenced_warning_is_counted_not_printed(where, project, capsys):
+    comment = "<!-- kakehashi: silence check.number-parity -->"
+    english = {"before": f"{comment}\n{PARITY_EN_TEXT}",
+               "same-line": PARITY_EN_TEXT.rstrip("\n") + f" {comment}\n"}.get(where, PARITY_EN_TEXT)
+    rule = {"site.toml-code": '"check.number-parity"',
+            "site.toml-file": '"sections/03-conclusion.en.md:check.number-parity"'}.get(where)
+    files = {END_JA: PARITY_JA, END_EN: conclusion("Conclusion", english)}
+    if rule:
+        files["site.toml"] = f"silence = [{rule}]\n" + SITE_TOML
+    content = project(files, name="silenced")
+    assert run_check(content, capsys, strict=True) == (0, "", "check: 0 error(s), 0 warning(s), "
+                                                                "2 silenced\n")
+
+
+def test_a_silence_comment_keeps_only_the_next_paragraph_quiet(project, capsys):
+    english = (f"<!-- kakehashi: silence check.number-parity -->\n\nFirst.[^xpert-shallotpeat]\n\n"
+               + PARITY_EN_TEXT)
+    japanese = PARITY_JA.replace("---\n\n", "---\n\n最初の段落。\n\n", 1)
+    content = project({END_JA: japanese, END_EN: conclusion("Conclusion", english)}, name="next")
+    assert run_check(content, capsys)[2].splitlines() == [
+        "next/sections/03-conclusion.en.md:5: warning: this silence rule keeps nothing quiet "
+        "(check.number-parity): no such warning is there any more, or the code is misspelled; "
+        "remove or correct it [check.unused-silence]",
+        *parity_warnings("next", 9, ja_line=7), "check: 0 error(s), 3 warning(s)"]
+
+
+def test_errors_cannot_be_silenced_and_unused_rules_are_reported(project, capsys):
+    content = project({
+        END_EN: conclusion("Conclusion", "<!-- kakehashi: silence citation.unknown-key, "
+                                         "check.nmber-parity -->\nThe plan.[^xpert-shalotpeat]\n")},
+        name="unused")
+    code, _, err = run_check(content, capsys)
+    assert err.splitlines() == [
+        "unused/sections/03-conclusion.en.md:5: warning: this silence rule keeps nothing quiet "
+        "(citation.unknown-key, check.nmber-parity): no such warning is there any more, or the "
+        "code is misspelled; remove or correct it [check.unused-silence]",
+        'unused/sections/03-conclusion.en.md:6:10: error: unknown citation key "xpert-shalotpeat"; '
+        'did you mean "xpert-shallotpeat"? [citation.unknown-key]',
+        "check: 1 error(s), 1 warning(s)"]
+    assert code == 1
+
+
+def test_a_malformed_silence_rule_in_site_toml_is_an_error(project, capsys):
+    content = project({"site.toml": 'silence = ["not a code"]\n' + SITE_TOML}, name="bad")
+    assert run_check(content, capsys)[2].splitlines()[0] == (
+        "bad/site.toml:1: error: silence: 'not a code' is not a warning code (\"check.drift\") "
+        'or FILE:CODE ("sections/01-intro.en.md:check.number-parity") [config.bad-value]')
+
+
+def test_build_strict_honours_silences(project, tmp_path):
+    content = project({END_JA: PARITY_JA, END_EN: conclusion(
+        "Conclusion", "<!-- kakehashi: silence check.number-parity -->\n" + PARITY_EN_TEXT)})
+    completed = subprocess.run([sys.executable, str(ROOT / "build.py"), "check", "--strict",
+                                "--content", str(content)], cwd=tmp_path, capture_output=True,
+                               text=True, timeout=120)
+    assert (completed.returncode, completed.stderr) == (0, "check: 0 error(s), 0 warning(s), 2 silenced\n")
+    built = subprocess.run([sys.executable, str(ROOT / "build.py"), "--strict", "--content",
+                            str(content), "--out", "site"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+
+
 def test_paragraphs_that_do_not_pair_are_compared_by_part(project, capsys):
     content = project({
         END_JA: conclusion("結論", "売上は130億ドル。\n\n損失は740億ドル。[^xpert-shallotpeat]\n\n"
