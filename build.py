@@ -14,14 +14,16 @@ def main() -> int:
     """Run Kakehashi; outside the project's environment, re-run inside it when it exists."""
     try:
         from kakehashi.cli import main as run
+        return run()
     except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("kakehashi"):
+            raise
         if VENV_PYTHON.is_file() and Path(sys.prefix).resolve() != VENV_PYTHON.parent.parent.resolve():
             os.execv(VENV_PYTHON, [str(VENV_PYTHON), *sys.argv])
         print(f"build.py: the Python package {exc.name!r} is not installed; run `make install` "
               "once (it creates .venv with everything Kakehashi needs), or "
               "`pip install -r requirements.txt`", file=sys.stderr)
         return 1
-    return run()
 
 
 if __name__ == "__main__":
