@@ -147,11 +147,15 @@ def test_build_py_outside_the_venv_runs_inside_it(tmp_path):
 
 def test_pip_install_gives_a_kakehashi_command(tmp_path):
     """A wheel built from the checkout carries the templates, styles and starter project."""
+    source = tmp_path / "source"  # setuptools writes build/ and *.egg-info beside the sources
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "kakehashi", "templates", "static"):
+        (shutil.copy2 if (ROOT / name).is_file() else shutil.copytree)(ROOT / name, source / name)
     environment = tmp_path / "env"
     venv.create(environment, with_pip=True, system_site_packages=True)
     python = environment / "bin" / "python"
     installed = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps",
-                                "--disable-pip-version-check", str(ROOT)],
+                                "--disable-pip-version-check", str(source)],
                                capture_output=True, text=True, timeout=600, cwd=tmp_path)
     require(installed.returncode == 0, "pip could not build the package (it needs setuptools "
                                        f"from PyPI): {installed.stderr.strip()[-300:]}")
