@@ -1,9 +1,11 @@
 """Format stage: Kakehashi's pybtex style, written in pybtex's template language.
 
-Takes pybtex entries; gives rich text for one page language. Labels (閲覧日 / Accessed) and
-dates follow the page's language; punctuation and terms follow the entry's own language,
-so a Japanese source keeps 「」 on the English page and an English source never gets
-Japanese punctuation. Titles are never re-cased.
+Takes pybtex entries; gives rich text for one page language. The labels Kakehashi adds
+(閲覧日 / Accessed, アーカイブ / archived copy) and the access date beside them follow the
+page's language; everything of the source itself (punctuation, terms such as the edition,
+its date) follows the entry's own language, so a Japanese source keeps 「」 and 2025年11月1日
+on the English page and an English source never gets Japanese punctuation or dates.
+Titles are never re-cased.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pybtex.richtext import HRef, Tag, Text
 from pybtex.style import FormattedEntry
 from pybtex.style.formatting import BaseStyle, toplevel
 from pybtex.style.names import BaseNameStyle
-from pybtex.style.template import FieldIsMissing, field, first_of, join, node, optional
+from pybtex.style.template import (FieldIsMissing, field, first_of, join, node, optional,
+                                    sentence)
 
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 JAPANESE_LANGUAGES = {"japanese", "ja", "jpn", "日本語"}
@@ -32,10 +35,14 @@ UI = {  # labels follow the page's language
 }
 TERMS = {  # terms follow the entry's language
     "ja": {"volume": "{}巻", "number": "{}号", "pages": "{}頁", "edition": "第{}版",
-           "editors": "{}編", "in": "所収"},
-    "en": {"volume": "vol. {}", "number": "no. {}", "pages": "pp. {}", "edition": "{} edn",
-           "editors": "{}, ed.", "in": "In"},
+           "editors": "{}編", "in": "所収", "techreport": "技術報告", "resreport": "研究報告"},
+    "en": {"volume": "vol. {}", "number": "no. {}", "pages": "pp. {}", "edition": "{} ed.",
+           "editors": "{}, ed.", "in": "In", "techreport": "Technical report",
+           "resreport": "Research report"},
 }
+TYPE_KEYS = ("techreport", "resreport")  # biblatex `type` keys that have a term of their own
+REPORT_TYPES = {"techreport", "report"}  # numbered as `RFC 3629`, `Technical report 99-02`
+EDITION_WORD = re.compile(r"\b(?:ed|edn|edition)\b", re.IGNORECASE)
 PUNCT = {  # separators and quotes follow the entry's language
     "ja": {"sep": "、", "end": "。", "quote": ("「", "」"), "work": ("『", "』"),
            "open": "（", "close": "）"},
@@ -183,9 +190,44 @@ def volume_number(children, context):
     return join(sep=PUNCT[language]["sep"])[parts, pages].format_data(context)
 
 
-def readable_type(text: Text) -> Text:
-    """A `type` field, unless it is a biblatex localisation key such as `patentus`."""
-    return Text() if re.fullmatch(r"[a-z]+", str(text)) else text
+def ordinal(number: int) -> str:
+    """An English ordinal: 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st."""
+    if 10 <= number % 100 <= 20:
+        return f"{number}th"
+    return f"{number}" + {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+
+
+@node
+def edition(children, context):
+    """The edition in the entry's language: `2nd ed.` / `第2版`; words kept as written."""
+    entry = context["entry"]
+    language = entry_language(entry)
+    value = field("edition").format_data(context)
+    written = str(value).strip()
+    before, _, after = TERMS[language]["edition"].partition("{}")
+    if written.isdigit():
+        number = int(written)
+        return Text(before, ordinal(number) if language == "en" else str(number), after)
+    if language == "en" and not EDITION_WORD.search(written):
+        return Text(value, after)  # Revised -> Revised ed.
+    return value
+
+
+@node
+def kind(children, context):
+    """The `type` field, with biblatex's report keys as terms; other keys are left out."""
+    entry = context["entry"]
+    terms = TERMS[entry_language(entry)]
+    try:
+        value = field("type").format_data(context)
+    except FieldIsMissing:
+        if entry.type.lower() not in REPORT_TYPES:
+            raise
+        return Text(terms["techreport"])
+    key = str(value).strip().lower()
+    if key in TYPE_KEYS:
+        return Text(terms[key])
+    return Text() if re.fullmatch(r"[a-z]+", str(value)) else value
 
 
 def dash_range(text: Text) -> Text:
@@ -195,12 +237,12 @@ def dash_range(text: Text) -> Text:
 
 @node
 def date(children, context, name):
-    """A date field in the page's language."""
+    """A date of the source, in the entry's language like the punctuation around it."""
     entry = context["entry"]
     value = entry_date(entry) if name == "date" else entry.fields.get(name)
     if not value:
         raise FieldIsMissing(name, entry)
-    return Text(format_date(value, context["style"].language))
+    return Text(format_date(value, entry_language(entry)))
 
 
 @node
@@ -273,18 +315,23 @@ class KakehashiStyle(BaseStyle):
     def get_template(self, entry):
         """The template every entry type uses; missing parts are simply left out."""
         creators = first_of[optional[persons("author")], optional[editors]]
-        head_sep = ". " if entry_language(entry) == "en" else ""
-        head = join(sep=head_sep)[creators, join[optional[title], english_title]]
-        publication = clause[
+        work = join[optional[title], english_title]
+        if entry_language(entry) == "en":
+            head = join(sep=" ")[sentence[creators], work]  # `Jane Doe, ed.` takes no second stop
+        else:
+            head = join[creators, work]
+        if entry.type.lower() in REPORT_TYPES:
+            numbering = [join(sep=" ")[kind, optional[field("number")]], optional[edition]]
+        else:
+            numbering = [volume_number, optional[edition], optional[kind]]
+        publication = clause[(
             container,
-            volume_number,
-            optional[term("edition", "edition")],
-            optional[field("type", apply_func=readable_type)],
+            *numbering,
             first_of[optional[field("organization")], optional[field("publisher")],
                      optional[field("institution")], optional[field("school")]],
             first_of[optional[field("location")], optional[field("address")]],
             optional[date("date")],
-        ]
+        )]
         return toplevel[sentences[head, publication, links]]
 
 

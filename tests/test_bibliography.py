@@ -51,10 +51,10 @@ def test_english_online_source_on_english_page(entries):
 
 
 def test_english_online_source_on_japanese_page(entries):
-    """Labels and dates follow the page; punctuation follows the (English) source."""
+    """The source's date and punctuation stay English; the access label and its date follow the page."""
     assert entries["ja"]["altman-memo"].html == (
         "The Information. “Altman Memo Forecasts &#x27;Rough Vibes&#x27; Due to Resurgent "
-        "Google”. 2025年11月20日. <a href=\"https://www.theinformation.com/articles/altman-memo\">"
+        "Google”. 20 November 2025. <a href=\"https://www.theinformation.com/articles/altman-memo\">"
         "https://www.theinformation.com/articles/altman-memo</a> (閲覧日 2025年11月24日, "
         "<a href=\"https://web.archive.org/web/20251124/https://www.theinformation.com/articles/"
         "altman-memo\">アーカイブ</a>).")
@@ -69,12 +69,14 @@ def test_japanese_source_on_japanese_page(entries):
 
 
 def test_japanese_source_on_english_page(entries):
-    """「」 kept, the English title in brackets, English labels and dates, nothing glued."""
+    """「」 and the Japanese date kept, the English title in brackets, English labels."""
     html = entries["en"]["yamada-2025"].html
-    assert html.startswith("山田太郎「生成AIの現状と課題」")
-    assert "[The State and Challenges of Generative AI]" in html
-    assert "Accessed 12 November 2025" in html
-    assert "1 November 2025" in html
+    assert html == (
+        "山田太郎「生成AIの現状と課題」 [The State and Challenges of Generative AI]。2025年11月1日。"
+        "<a href=\"https://example.jp/yamada/ai\">https://example.jp/yamada/ai</a>（Accessed 12 "
+        "November 2025、<a href=\"https://web.archive.org/web/20251112/https://example.jp/yamada/"
+        "ai\">archived copy</a>）。")
+    assert "1 November 2025" not in html
     assert '<a href="https://web.archive.org/web/20251112/https://example.jp/yamada/ai">' \
            "archived copy</a>" in html
     assert not re.search(r"\][\w]", html), f"the English title runs into the next word: {html}"
@@ -91,7 +93,16 @@ def test_article_with_english_authors(entries):
         "<em>Journal of AI Research</em>, vol. 12, no. 3, pp. 1–20, March 2024.")
     assert entries["ja"]["smith-2024"].html == (
         "Jane Smith and John Doe. “Scaling Laws for Neural Language Models: A Review”. "
-        "<em>Journal of AI Research</em>, vol. 12, no. 3, pp. 1–20, 2024年3月.")
+        "<em>Journal of AI Research</em>, vol. 12, no. 3, pp. 1–20, March 2024.")
+
+
+def test_english_sources_end_in_english_on_the_japanese_page(entries):
+    """No `2024年3月.`: an English entry's own date is English on every page."""
+    for key in ("altman-memo", "smith-2024", "google-gemini-3", "xpert-shallotpeat", "doe-2023"):
+        ja, en = entries["ja"][key].text, entries["en"][key].text
+        assert not re.search(r"\d[年月日]\.", ja), ja
+        assert ja == en.replace("Accessed 24 November 2025, archived copy",
+                                "閲覧日 2025年11月24日, アーカイブ"), (ja, en)
 
 
 def test_organisation_author_whole(entries):
@@ -159,6 +170,123 @@ def test_cjk_names_in_native_order_without_comma_or_initials(tmp_path, monkeypat
     assert ja.text == "佐藤花子、鈴木一郎、国立情報学研究所『日本語の本』出版社、2021年。"
     en = formatted(bibliography, "en")["sato"]
     assert en.text.startswith("佐藤花子、鈴木一郎、国立情報学研究所『日本語の本』出版社、2021")
+
+
+EDITIONS = """\
+@book{second, author = {Doe, Jane}, title = {Book}, edition = {2}, publisher = {Press}, year = {2009}}
+@book{third, title = {Book}, edition = 3, publisher = {Press}, year = {2009}}
+@book{eleventh, title = {Book}, edition = {11}, publisher = {Press}, year = {2009}}
+@book{twentyfirst, title = {Book}, edition = {21}, publisher = {Press}, year = {2009}}
+@book{revised, title = {Book}, edition = {Revised}, publisher = {Press}, year = {2009}}
+@book{spelled, title = {Book}, edition = {Second edition}, publisher = {Press}, year = {2009}}
+@book{ja-second, author = {山田, 太郎}, title = {本}, edition = {2}, publisher = {出版社}, year = {2009}}
+@book{ja-revised, title = {本}, edition = {増補改訂版}, publisher = {出版社}, year = {2009}}
+"""
+
+
+def test_edition_in_the_entry_language_on_both_pages(tmp_path, monkeypatch):
+    """`2nd ed.` for English sources, `第2版` for Japanese ones, whatever the page."""
+    monkeypatch.chdir(tmp_path)
+    bibliography, problems = load(tmp_path, EDITIONS)
+    assert problems == []
+    for language in ("ja", "en"):
+        texts = {key: entry.text for key, entry in formatted(bibliography, language).items()}
+        assert texts == {
+            "second": "Jane Doe. Book. 2nd ed., Press, 2009.",
+            "third": "Book. 3rd ed., Press, 2009.",
+            "eleventh": "Book. 11th ed., Press, 2009.",
+            "twentyfirst": "Book. 21st ed., Press, 2009.",
+            "revised": "Book. Revised ed., Press, 2009.",
+            "spelled": "Book. Second edition, Press, 2009.",
+            "ja-second": "山田太郎『本』第2版、出版社、2009年。",
+            "ja-revised": "『本』増補改訂版、出版社、2009年。",
+        }, language
+
+
+REPORTS = """\
+@techreport{rfc3629,
+  author      = {Yergeau, F.},
+  title       = {{UTF-8}, a transformation format of {ISO} 10646},
+  type        = {RFC},
+  number      = {3629},
+  institution = {Internet Engineering Task Force},
+  date        = {2003-11},
+  url         = {https://www.rfc-editor.org/rfc/rfc3629},
+  urldate     = {2025-11-12},
+  doi         = {10.17487/RFC3629},
+}
+
+@techreport{plain,
+  author      = {Padhye, Jitendra and Towsley, Don},
+  title       = {A Stochastic Model of {TCP Reno} Congestion Avoidance and Control},
+  number      = {99-02},
+  institution = {University of Massachusetts},
+  location    = {Amherst, Mass.},
+  year        = {1999},
+}
+
+@report{research,
+  author      = {Chiu, Willy W.},
+  title       = {A Hybrid Hierarchical Model},
+  type        = {resreport},
+  number      = {RC-6947},
+  institution = {IBM},
+  date        = {1978},
+}
+
+@techreport{ja-plain,
+  author      = {佐藤, 花子},
+  title       = {日本語文書処理の現状},
+  number      = {NII-2020-001},
+  institution = {国立情報学研究所},
+  year        = {2020},
+}
+
+@report{ja-typed,
+  author      = {佐藤, 花子},
+  title       = {日本語の電子メール},
+  type        = {RFC},
+  number      = {1468},
+  institution = {IETF},
+  year        = {1993},
+}
+"""
+
+
+def test_technical_reports_show_type_number_institution_and_date(tmp_path, monkeypatch):
+    """`RFC 3629`, `Technical report 99-02` / `技術報告 NII-2020-001`, then institution, date."""
+    monkeypatch.chdir(tmp_path)
+    bibliography, problems = load(tmp_path, REPORTS)
+    assert problems == []
+    same_on_both_pages = {
+        "plain": "Jitendra Padhye and Don Towsley. “A Stochastic Model of TCP Reno Congestion "
+                 "Avoidance and Control”. Technical report 99-02, University of Massachusetts, "
+                 "Amherst, Mass., 1999.",
+        "research": "Willy W. Chiu. “A Hybrid Hierarchical Model”. Research report RC-6947, IBM, "
+                    "1978.",
+        "ja-plain": "佐藤花子「日本語文書処理の現状」技術報告 NII-2020-001、国立情報学研究所、2020年。",
+        "ja-typed": "佐藤花子「日本語の電子メール」RFC 1468、IETF、1993年。",
+    }
+    rfc = ('F. Yergeau. “UTF-8, a transformation format of ISO 10646”. RFC 3629, Internet '
+           'Engineering Task Force, November 2003. <a href="https://www.rfc-editor.org/rfc/rfc3629">'
+           'https://www.rfc-editor.org/rfc/rfc3629</a> <a href="https://doi.org/10.17487/RFC3629">'
+           'doi:10.17487/RFC3629</a> ({accessed}, <a href="https://web.archive.org/web/20251112/'
+           'https://www.rfc-editor.org/rfc/rfc3629">{archived}</a>).')
+    labels = {"en": ("Accessed 12 November 2025", "archived copy"),
+              "ja": ("閲覧日 2025年11月12日", "アーカイブ")}
+    for language, (accessed, archived) in labels.items():
+        entries = formatted(bibliography, language)
+        assert entries["rfc3629"].html == rfc.format(accessed=accessed, archived=archived)
+        assert {key: entries[key].text for key in same_on_both_pages} == same_on_both_pages
+
+
+def test_editor_abbreviation_takes_no_second_full_stop(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bibliography, _ = load(tmp_path, "@collection{c, editor = {Preece, Warren E.}, "
+                                     "title = {The Encyclopædia}, edition = 15, year = 2003}\n")
+    for language in ("ja", "en"):
+        assert formatted(bibliography, language)["c"].text == \
+            "Warren E. Preece, ed. The Encyclopædia. 15th ed., 2003."
 
 
 # --- hostile fields ----------------------------------------------------------------------------
@@ -272,7 +400,7 @@ def test_missing_title_warns_and_renders_what_it_has(tmp_path, monkeypatch):
     assert problems == ['refs.bib:1: warning: entry "notitle" has no title; it renders with what '
                         "it has [bib.missing-field]"]
     assert formatted(bibliography, "en")["notitle"].text == "Jane Doe. 2020."
-    assert formatted(bibliography, "ja")["notitle"].text == "Jane Doe. 2020年."
+    assert formatted(bibliography, "ja")["notitle"].text == "Jane Doe. 2020."
 
 
 def test_missing_crossref_warns(tmp_path, monkeypatch):
@@ -345,3 +473,16 @@ def test_japanese_bib_entries(third_party):
     assert by_language["ja"]["塚原:ながれ2023"].text.startswith("塚原隆裕「私の「ながれを学ぶ」使命感」")
     for language in ("ja", "en"):
         assert "LaTeX2ε" in " ".join(e.text for e in by_language[language].values())
+
+
+def test_biblatex_examples_reports_and_editions(third_party):
+    _, by_language = third_party["biblatex-examples.bib"]
+    for language in ("ja", "en"):
+        entries = by_language[language]
+        assert entries["padhye"].text == (
+            "Jitendra Padhye, Victor Firoiu, and Don Towsley. “A Stochastic Model of TCP Reno "
+            "Congestion Avoidance and Control”. Technical report 99-02, University of "
+            "Massachusetts, Amherst, Mass., 1999.")
+        assert entries["chiu"].text.endswith("”. Research report RC-6947, IBM, 1978.")
+        assert entries["cotton"].text.endswith(". 6th ed., Wiley, Chichester, 1999.")
+        assert not any(" edn" in entry.text or ".." in entry.text for entry in entries.values())
