@@ -130,6 +130,7 @@ def assert_target_in_view(page, target_id: str) -> None:
 # --- One visit of every page at 390 px: what each page shows, for the checks below ------------
 
 PAGE_FACTS = """(limit) => {
+  const paragraphOf = PARAGRAPH_OF;
   const text = (e) => e ? e.textContent.replace(/\\s+/g, ' ').trim() : null;
   const targetMissing = (a) => {
     const id = decodeURIComponent(a.getAttribute('href').slice(1));
@@ -144,6 +145,7 @@ PAGE_FACTS = """(limit) => {
     links: [...document.querySelectorAll('sup.cite > a')].map(a => (
       {group: a.closest('sup.cite').id, href: a.href, number: a.textContent.trim()})),
     groups: [...document.querySelectorAll('sup.cite')].map(sup => ({id: sup.id,
+      paragraph: sup.closest('.prose') ? paragraphOf(sup) : 0,
       numbers: [...sup.querySelectorAll('.cite-pop-item > a:first-child')]
         .map(b => b.textContent.replace(/[\\[\\]]/g, ''))})),
     entries: Object.fromEntries([...document.querySelectorAll('li.bib-entry')].map(li => [li.id, {
@@ -157,7 +159,7 @@ PAGE_FACTS = """(limit) => {
       .filter(e => e.getBoundingClientRect().right > limit + 0.5)
       .slice(0, 3).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')),
   };
-}"""
+}""".replace("PARAGRAPH_OF", PARAGRAPH_OF)
 
 
 def page_urls(site: str) -> list[str]:
@@ -232,23 +234,32 @@ def test_every_citation_points_at_its_entry_which_links_back(site, visit, lang):
     bibliography_url = f"{site}{lang}/bibliography/"
     entries = facts[bibliography_url]["entries"]
     by_number = {entry["number"]: entry for entry in entries.values()}
+    for entry in entries.values():  # one back-link per citing paragraph
+        assert len(set(entry["backlinks"])) == len(entry["backlinks"]), entry
     total = 0
     for slug in SLUGS:
         page_url = f"{site}{lang}/{slug}/"
         page = facts[page_url]
         assert page["links"], f"no citations on {page_url}"
+        paragraph = {group["id"]: group["paragraph"] for group in page["groups"]}
+        first = {}  # (number, paragraph) -> the paragraph's first group citing it: the link target
+        for group in page["groups"]:
+            for number in group["numbers"]:
+                first.setdefault((number, group["paragraph"]), group["id"])
         for link in page["links"]:
             document, _, fragment = link["href"].partition("#")
             assert document == bibliography_url, link
             entry = entries.get(urllib.parse.unquote(fragment))
             assert entry is not None, f"{page_url}: no entry #{fragment}"
             assert entry["number"] == link["number"], link
-            assert f"{page_url}#{link['group']}" in entry["backlinks"], \
-                f"entry #{fragment} has no back-link to {page_url}#{link['group']}"
+            target = first[link["number"], paragraph[link["group"]]]
+            assert f"{page_url}#{target}" in entry["backlinks"], \
+                f"entry #{fragment} has no back-link to {page_url}#{target}"
         for group in page["groups"]:  # every source of a group, also inside a range [1–3]
             for number in group["numbers"]:
-                assert f"{page_url}#{group['id']}" in by_number[number]["backlinks"], \
-                    f"[{number}] has no back-link to {page_url}#{group['id']}"
+                target = first[number, group["paragraph"]]
+                assert f"{page_url}#{target}" in by_number[number]["backlinks"], \
+                    f"[{number}] has no back-link to {page_url}#{target} (for {group['id']})"
         total += len(page["links"])
     assert total > 100
 
@@ -275,14 +286,15 @@ def follow_citation(page, page_url: str, index: int, bibliography_url: str) -> N
     assert_target_in_view(page, cited["fragment"])
     back_links = page.evaluate("""() => [...document.querySelectorAll(
         'li.bib-entry:target .bib-backlinks a')].map(a => [a.href, a.textContent])""")
-    wanted = f"{page_url}#{cited['group']}"
-    hrefs = [href for href, _ in back_links]
-    assert wanted in hrefs, f"no back-link to {wanted} in {hrefs}"
-    position = hrefs.index(wanted)
+    here = [(position, href) for position, (href, text) in enumerate(back_links)  # one per ¶
+            if href.startswith(f"{page_url}#")
+            and int(PARAGRAPH_MARK.search(text)[1]) == cited["paragraph"]]
+    assert len(here) == 1, f"not one back-link to ¶{cited['paragraph']} of {page_url}: {back_links}"
+    position, wanted = here[0]
     marked = int(PARAGRAPH_MARK.search(back_links[position][1])[1])
     page.locator("li.bib-entry:target .bib-backlinks a").nth(position).click()
     wait_for(page, wanted)
-    assert_target_in_view(page, cited["group"])
+    assert_target_in_view(page, wanted.partition("#")[2])
     assert page.evaluate(f"() => ({PARAGRAPH_OF})(document.querySelector(':target'))") \
         == cited["paragraph"] == marked
 

@@ -296,3 +296,48 @@ def test_real_content_builds_strict_with_every_source(tmp_path):
         assert len(page.bib_entries) == 96, lang
         assert len(set(page.bib_entries)) == 96, lang
     assert check_links(tmp_path / "out", "/kakehashi/") == []
+
+
+TWICE_IN_ONE_PARAGRAPH = {
+    "sections/01-memo-leak.ja.md": "---\ntitle: \"メモ流出\"\n---\n\nメモは流出した。[^altman-memo]"
+                                   "内容も報じられた。[^altman-memo][^smith-2024]\n\n"
+                                   "その後の報道[^altman-memo]があった。\n",
+    "sections/01-memo-leak.en.md": "---\ntitle: \"The memo leak\"\n---\n\nThe memo leaked."
+                                   "[^altman-memo] Its content was reported.[^altman-memo]"
+                                   "[^smith-2024]\n\nReports followed[^altman-memo].\n",
+}
+
+
+def back_links(out: Path, page: str, key: str) -> str:
+    """The back-link block of one bibliography entry, whitespace between tags removed."""
+    html = (out / page).read_text("utf-8")
+    entry = re.search(rf'<li id="ref-{key}".*?</li>', html, re.DOTALL)[0]
+    block = re.search(r'<span class="bib-backlinks">.*?</span>\s*</li>', entry, re.DOTALL)[0]
+    return re.sub(r">\s+<", "><", block.removesuffix("</li>").strip())
+
+
+def test_one_back_link_per_citing_paragraph(project, tmp_path):
+    """Two citations in ¶1 give one link marked ×2; the count still counts citations."""
+    content = project(TWICE_IN_ONE_PARAGRAPH)
+    code, _, stderr = run_build(content, tmp_path / "out")
+    assert code == 0, stderr
+    out = tmp_path / "out"
+    assert back_links(out, "en/bibliography/index.html", "altman-memo") == (
+        '<span class="bib-backlinks"><span class="bib-count">cited 3 times</span>'
+        '<span class="visually-hidden">Cited at:</span>'
+        '<a href="../memo-leak/#cite-1" title="The memo leak, paragraph 1, cited 2 times">'
+        "§1&#8239;¶1&#8239;×2</a>"
+        '<a href="../memo-leak/#cite-3" title="The memo leak, paragraph 2">§1&#8239;¶2</a></span>')
+    assert back_links(out, "ja/bibliography/index.html", "altman-memo") == (
+        '<span class="bib-backlinks"><span class="bib-count">引用 3 回</span>'
+        '<span class="visually-hidden">引用箇所:</span>'
+        '<a href="../memo-leak/#cite-1" title="メモ流出, 第1段落, 引用 2 回">'
+        "§1&#8239;¶1&#8239;×2</a>"
+        '<a href="../memo-leak/#cite-3" title="メモ流出, 第2段落">§1&#8239;¶2</a></span>')
+    assert re.findall(r'href="([^"]+)"', back_links(out, "ja/print/index.html", "altman-memo")) \
+        == ["#memo-leak-cite-1", "#memo-leak-cite-3"]
+    assert back_links(out, "en/bibliography/index.html", "smith-2024") == (
+        '<span class="bib-backlinks"><span class="bib-count">cited 2 times</span>'
+        '<span class="visually-hidden">Cited at:</span>'
+        '<a href="../memo-leak/#cite-2" title="The memo leak, paragraph 1">§1&#8239;¶1</a>'
+        '<a href="../gemini/#cite-2" title="Gemini 3, paragraph 2">§2&#8239;¶2</a></span>')
