@@ -1,11 +1,14 @@
 """Format stage: Kakehashi's pybtex style, written in pybtex's template language.
 
-Takes pybtex entries; gives rich text for one page language. The labels Kakehashi adds
-(閲覧日 / Accessed, アーカイブ / archived copy) and the access date beside them follow the
-page's language; everything of the source itself (punctuation, terms such as the edition,
-its date) follows the entry's own language, so a Japanese source keeps 「」 and 2025年11月1日
-on the English page and an English source never gets Japanese punctuation or dates.
-Titles are never re-cased.
+Takes pybtex entries; gives rich text for one page language. What Kakehashi adds (the
+labels 閲覧日 / Accessed and アーカイブ / archived copy, the access date beside them, and the
+bracketed description that stands in for an unconfirmed title) follows the page's language;
+everything of the source itself (punctuation, terms such as the edition, its date) follows
+the entry's own language, so a Japanese source keeps 「」 and 2025年11月1日 on the English page
+and an English source never gets Japanese punctuation or dates. Titles are never re-cased.
+A title marked `verify = {title}` is never shown as if it were the source's own: readers see
+`[Web page on example.com]` / `［example.comのウェブページ］` instead. Only a known `urldate`
+brings an access note and a dated archive link.
 """
 
 from __future__ import annotations
@@ -33,6 +36,23 @@ UI = {  # labels follow the page's language
     "ja": {"accessed": "閲覧日", "archived": "アーカイブ"},
     "en": {"accessed": "Accessed", "archived": "archived copy"},
 }
+DESCRIPTIONS = {  # what stands in for an unconfirmed title, in the page's language
+    "ja": {"brackets": ("［", "］"), "page": "{site}のウェブページ", "video": "{site}の動画",
+           "post": "{site}の投稿", "document": "{site}のPDF文書", "work": "題名未確認"},
+    "en": {"brackets": ("[", "]"), "page": "Web page on {site}", "video": "Video on {site}",
+           "post": "Post on {site}", "document": "PDF document on {site}",
+           "work": "Title not confirmed"},
+}
+URL_KINDS = (  # (pattern on the URL, kind of description); anything else is a web page
+    (re.compile(r"^https?://(?:www\.|m\.)?(?:youtube\.com/(?:watch|shorts/)|youtu\.be/|"
+                r"vimeo\.com/\d|nicovideo\.jp/watch/|instagram\.com/reel/)", re.IGNORECASE),
+     "video"),
+    (re.compile(r"^https?://(?:www\.|mobile\.)?(?:(?:x|twitter)\.com/[^/]+/status/|"
+                r"instagram\.com/p/|linkedin\.com/posts/|bsky\.app/profile/[^/]+/post/)",
+                re.IGNORECASE), "post"),
+    (re.compile(r"^[^?#]*\.pdf(?:[?#]|$)", re.IGNORECASE), "document"),
+)
+URL_HOST = re.compile(r"^https?://(?:[^@/]*@)?(?:www\.)?([^/:?#]+)", re.IGNORECASE)
 TERMS = {  # terms follow the entry's language
     "ja": {"volume": "{}巻", "number": "{}号", "pages": "{}頁", "edition": "第{}版",
            "editors": "{}編", "in": "所収", "techreport": "技術報告", "resreport": "研究報告"},
@@ -91,6 +111,22 @@ def entry_date(entry) -> str | None:
     return f"{year}-{number:02d}" + (f"-{int(day):02d}" if day.isdigit() else "")
 
 
+def title_unconfirmed(entry) -> bool:
+    """True when the entry marks its title `verify = {title}` (the rule `check` lists by)."""
+    return "title" in entry.fields.get("verify", "").lower()
+
+
+def describe_untitled(entry, language: str) -> str:
+    """`[Web page on example.com]` / `［example.comのウェブページ］`: what the entry is, not a title."""
+    words = DESCRIPTIONS[language]
+    url = safe_url(entry.fields.get("url", "")) or ""
+    host = URL_HOST.match(url)
+    kind = next((name for pattern, name in URL_KINDS if pattern.search(url)), "page")
+    text = words[kind].format(site=host[1].lower()) if host else words["work"]
+    opening, closing = words["brackets"]
+    return f"{opening}{text}{closing}"
+
+
 def safe_url(url: str) -> str | None:
     """The URL if it is http(s); None for any other scheme (javascript:, data:, …)."""
     url = url.strip()
@@ -124,8 +160,11 @@ def persons(children, context, role):
 
 @node
 def title(children, context):
-    """Title and subtitle, quoted or italicised in the entry's language, never re-cased."""
+    """Title and subtitle, quoted or italicised in the entry's language, never re-cased;
+    an unconfirmed title gives way to a bracketed description in the page's language."""
     entry = context["entry"]
+    if title_unconfirmed(entry):
+        return Text(describe_untitled(entry, context["style"].language))
     language = entry_language(entry)
     main = field("title").format_data(context)
     subtitle = optional[field("subtitle")].format_data(context)
@@ -141,7 +180,8 @@ def title(children, context):
 def english_title(children, context):
     """`[English title]` for a Japanese source on the English page."""
     entry = context["entry"]
-    if context["style"].language != "en" or entry_language(entry) != "ja":
+    if context["style"].language != "en" or entry_language(entry) != "ja" or \
+            title_unconfirmed(entry):
         return Text()
     english = optional[field("englishtitle")].format_data(context)
     return Text(" [", english, "]") if english else Text()
@@ -247,7 +287,8 @@ def date(children, context, name):
 
 @node
 def links(children, context):
-    """URL, DOI and arXiv links (http/https only), and the access note with its archive."""
+    """URL, DOI and arXiv links (http/https only); with a known `urldate`, the access note and
+    that day's archived copy (without one, neither: no access date is ever assumed)."""
     entry = context["entry"]
     style = context["style"]
     punct = PUNCT[entry_language(entry)]
@@ -282,7 +323,7 @@ def sentences(children, context):
         return Text()
     if language == "en":
         return join(sep=" ")[[block.add_period() for block in blocks]].format_data(context)
-    if len(blocks) > 1 and str(blocks[0]).endswith(("」", "』")):
+    if len(blocks) > 1 and str(blocks[0]).endswith(("」", "』", "］")):
         blocks[:2] = [Text(blocks[0], blocks[1])]  # 著者「題名」『誌名』… reads as one clause
     closed = [block if str(block).endswith(("。", ".")) else Text(block, end) for block in blocks]
     return Text(*closed)
