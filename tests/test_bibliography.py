@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REFERENCES_BIB, TESTDATA
+from conftest import REFERENCES_BIB, ROOT, TESTDATA
 from kakehashi.bibliography import format_bibliography, load_bibliography
 from kakehashi.diagnostics import Diagnostics
 from kakehashi.site import BuildOptions, build
@@ -287,6 +287,162 @@ def test_editor_abbreviation_takes_no_second_full_stop(tmp_path, monkeypatch):
     for language in ("ja", "en"):
         assert formatted(bibliography, language)["c"].text == \
             "Warren E. Preece, ed. The Encyclopædia. 15th ed., 2003."
+
+
+# --- unconfirmed titles and unknown access dates -------------------------------------------------
+
+
+UNCONFIRMED = """\
+@online{slug-title,
+  title        = {Will Scaling Laws Hold? 2025 and the},
+  organization = {higes (Substack)},
+  url          = {https://higes.substack.com/p/will-scaling-laws-hold-2025-and-the},
+  verify       = {title},
+}
+
+@online{video,
+  title        = {[YouTube video 2SIShh55xbU]},
+  organization = {YouTube},
+  url          = {https://www.youtube.com/watch?v=2SIShh55xbU},
+  verify       = {title},
+}
+
+@online{post,
+  title        = {[Post on X by @kimmonismus]},
+  organization = {X (@kimmonismus)},
+  date         = {2025-11-21},
+  url          = {https://x.com/kimmonismus/status/1991806941350559901},
+  verify       = {title},
+}
+
+@online{pdf,
+  title        = {Letter on Sora 2},
+  organization = {Public Citizen},
+  url          = {https://www.citizen.org/wp-content/uploads/Sor2_Letter_11.10.25.pdf},
+  verify       = {title},
+}
+
+@online{ja-page,
+  title        = {推測した題名},
+  englishtitle = {A guessed title},
+  language     = {japanese},
+  organization = {note},
+  date         = {2025-11-01},
+  url          = {https://note.com/daka1/n/n7b0ce77348f4},
+  urldate      = {2025-11-12},
+  verify       = {title},
+}
+
+@book{no-url,
+  author       = {Doe, Jane},
+  title        = {A Guessed Book Title},
+  publisher    = {Example Press},
+  year         = {2020},
+  verify       = {title},
+}
+"""
+
+
+def test_unconfirmed_title_is_shown_as_a_bracketed_description(tmp_path, monkeypatch):
+    """`verify = {title}`: what the source is, in the page's language, never the guessed title."""
+    monkeypatch.chdir(tmp_path)
+    bibliography, problems = load(tmp_path, UNCONFIRMED)
+    assert problems == []
+    en = {key: entry.html for key, entry in formatted(bibliography, "en").items()}
+    ja = {key: entry.html for key, entry in formatted(bibliography, "ja").items()}
+    assert en == {
+        "slug-title": '[Web page on higes.substack.com]. higes (Substack). <a href="https://higes.'
+                      'substack.com/p/will-scaling-laws-hold-2025-and-the">https://higes.substack.com/'
+                      'p/will-scaling-laws-hold-2025-and-the</a>.',
+        "video": '[Video on youtube.com]. YouTube. <a href="https://www.youtube.com/watch?v=2SIShh55xbU">'
+                 'https://www.youtube.com/watch?v=2SIShh55xbU</a>.',
+        "post": '[Post on x.com]. X (@kimmonismus), 21 November 2025. <a href="https://x.com/kimmonismus/'
+                'status/1991806941350559901">https://x.com/kimmonismus/status/1991806941350559901</a>.',
+        "pdf": '[PDF document on citizen.org]. Public Citizen. <a href="https://www.citizen.org/wp-content/'
+               'uploads/Sor2_Letter_11.10.25.pdf">https://www.citizen.org/wp-content/uploads/'
+               'Sor2_Letter_11.10.25.pdf</a>.',
+        "ja-page": '[Web page on note.com]。note、2025年11月1日。<a href="https://note.com/daka1/n/'
+                   'n7b0ce77348f4">https://note.com/daka1/n/n7b0ce77348f4</a>（Accessed 12 November '
+                   '2025、<a href="https://web.archive.org/web/20251112/https://note.com/daka1/n/'
+                   'n7b0ce77348f4">archived copy</a>）。',
+        "no-url": "Jane Doe. [Title not confirmed]. Example Press, 2020.",
+    }
+    assert ja == {
+        "slug-title": '［higes.substack.comのウェブページ］. higes (Substack). <a href="https://higes.'
+                      'substack.com/p/will-scaling-laws-hold-2025-and-the">https://higes.substack.com/'
+                      'p/will-scaling-laws-hold-2025-and-the</a>.',
+        "video": '［youtube.comの動画］. YouTube. <a href="https://www.youtube.com/watch?v=2SIShh55xbU">'
+                 'https://www.youtube.com/watch?v=2SIShh55xbU</a>.',
+        "post": '［x.comの投稿］. X (@kimmonismus), 21 November 2025. <a href="https://x.com/kimmonismus/'
+                'status/1991806941350559901">https://x.com/kimmonismus/status/1991806941350559901</a>.',
+        "pdf": '［citizen.orgのPDF文書］. Public Citizen. <a href="https://www.citizen.org/wp-content/'
+               'uploads/Sor2_Letter_11.10.25.pdf">https://www.citizen.org/wp-content/uploads/'
+               'Sor2_Letter_11.10.25.pdf</a>.',
+        "ja-page": '［note.comのウェブページ］note、2025年11月1日。<a href="https://note.com/daka1/n/'
+                   'n7b0ce77348f4">https://note.com/daka1/n/n7b0ce77348f4</a>（閲覧日 2025年11月12日、'
+                   '<a href="https://web.archive.org/web/20251112/https://note.com/daka1/n/'
+                   'n7b0ce77348f4">アーカイブ</a>）。',
+        "no-url": "Jane Doe. ［題名未確認］. Example Press, 2020.",
+    }
+    for language in ("ja", "en"):
+        for entry in formatted(bibliography, language).values():
+            for shown in (entry.html, entry.html_plain, entry.text):
+                assert not re.search(r"Will Scaling|YouTube video|kimmonismus\]|Letter on|推測|"
+                                     r"guessed|Guessed", shown), shown
+
+
+UNDATED = """\
+@online{undated,
+  title        = {Project Shallotpeat},
+  organization = {Xpert.Digital},
+  url          = {https://xpert.digital/en/project-shallotpeat/},
+}
+
+@online{ja-undated,
+  author       = {山田, 太郎},
+  title        = {生成AIの現状と課題},
+  englishtitle = {The State and Challenges of Generative AI},
+  language     = {japanese},
+  date         = {2025-11-01},
+  url          = {https://example.jp/yamada/ai},
+}
+"""
+
+
+def test_no_access_note_or_dated_archive_without_urldate(tmp_path, monkeypatch):
+    """An access date is never assumed: no urldate, no 閲覧日 / Accessed and no Wayback snapshot."""
+    monkeypatch.chdir(tmp_path)
+    bibliography, problems = load(tmp_path, UNDATED)
+    assert problems == []
+    undated = ('“Project Shallotpeat”. Xpert.Digital. <a href="https://xpert.digital/en/project-'
+               'shallotpeat/">https://xpert.digital/en/project-shallotpeat/</a>.')
+    ja, en = formatted(bibliography, "ja"), formatted(bibliography, "en")
+    assert ja["undated"].html == en["undated"].html == undated
+    assert ja["ja-undated"].html == (
+        '山田太郎「生成AIの現状と課題」2025年11月1日。<a href="https://example.jp/yamada/ai">'
+        "https://example.jp/yamada/ai</a>。")
+    assert en["ja-undated"].html == (
+        '山田太郎「生成AIの現状と課題」 [The State and Challenges of Generative AI]。2025年11月1日。'
+        '<a href="https://example.jp/yamada/ai">https://example.jp/yamada/ai</a>。')
+    for entries in (ja, en):
+        for entry in entries.values():
+            assert not re.search(r"Accessed|閲覧日|archive", entry.html + entry.text), entry.html
+
+
+def test_flagship_shows_no_access_date_and_no_unconfirmed_title(monkeypatch):
+    """Every entry `check` lists as unconfirmed reads as a description; none shows an access date."""
+    monkeypatch.chdir(ROOT)
+    diag = Diagnostics()
+    bibliography = load_bibliography(Path("content/references.bib"), diag)
+    assert diag.errors == []
+    for language, opening in (("ja", "［"), ("en", "[")):
+        for key, entry in formatted(bibliography, language).items():
+            fields = bibliography.data.entries[key].fields
+            assert "urldate" not in fields, key
+            assert not re.search(r"Accessed|閲覧日|web\.archive\.org", entry.html), key
+            if "title" in fields.get("verify", "").lower():
+                assert fields["title"] not in entry.text, (key, entry.text)
+                assert opening in entry.text, (key, entry.text)
 
 
 # --- hostile fields ----------------------------------------------------------------------------
