@@ -160,8 +160,7 @@ def persons(children, context, role):
 
 @node
 def title(children, context):
-    """Title and subtitle, quoted or italicised in the entry's language, never re-cased;
-    an unconfirmed title gives way to a bracketed description in the page's language."""
+    """Title and subtitle in the entry's quotes, never re-cased; if unconfirmed, a description."""
     entry = context["entry"]
     if title_unconfirmed(entry):
         return Text(describe_untitled(entry, context["style"].language))
@@ -287,8 +286,7 @@ def date(children, context, name):
 
 @node
 def links(children, context):
-    """URL, DOI and arXiv links (http/https only); with a known `urldate`, the access note and
-    that day's archived copy (without one, neither: no access date is ever assumed)."""
+    """URL, DOI and arXiv links (http/https only); the access note and archive only with `urldate`."""
     entry = context["entry"]
     style = context["style"]
     punct = PUNCT[entry_language(entry)]
