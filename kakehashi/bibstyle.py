@@ -286,7 +286,7 @@ def date(children, context, name):
 
 @node
 def links(children, context):
-    """URL, DOI and arXiv links (http/https only); the access note and archive only with `urldate`."""
+    """URL, DOI and arXiv links (http/https only); access note and archive only with `urldate`."""
     entry = context["entry"]
     style = context["style"]
     punct = PUNCT[entry_language(entry)]
