@@ -32,6 +32,7 @@ WORD_MACROS = {r"\LaTeXe": "LaTeX2ε", r"\LaTeX": "LaTeX", r"\TeX": "TeX", r"\Bi
                r"\dots": "…", r"\ldots": "…", r"\space": " "}
 PERSON_FIELD = re.compile(r"\b(author|editor|translator)\s*=\s*\{", re.IGNORECASE)
 LEFTOVER_MACRO = re.compile(r"\\([A-Za-z]+)\s*")
+BARE_PERCENT = re.compile(r"(?<!\\)%")  # a TeX comment to pybtex; in a title, a percent sign
 SKIPPED_TYPES = {"set", "xdata", "comment", "preamble", "string"}
 PROSE_FIELDS = ("title", "subtitle", "booktitle", "journal", "journaltitle", "publisher",
                 "organization", "institution", "school", "location", "address", "englishtitle",
@@ -189,6 +190,7 @@ def check_entry(path: Path, key: str, data: BibliographyData, line: int, raw: st
 def clean_latex(path: Path, key: str, name: str, value: str, line: int,
                 diag: Diagnostics) -> str:
     """Replace formatting macros pybtex does not know; warn about any other leftover macro."""
+    value = BARE_PERCENT.sub(r"\\%", value)  # `27% of OpenAI` must not lose `of OpenAI`
     value = QUOTE_MACRO.sub(lambda m: f"“{m[1]}”", value)
     value = FORMATTING_MACROS.sub("{", value)
     for macro, replacement in WORD_MACROS.items():

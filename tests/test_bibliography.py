@@ -429,6 +429,18 @@ def test_no_access_note_or_dated_archive_without_urldate(tmp_path, monkeypatch):
             assert not re.search(r"Accessed|閲覧日|archive", entry.html + entry.text), entry.html
 
 
+def test_percent_sign_in_a_title_is_text_not_a_tex_comment(tmp_path, monkeypatch):
+    """`27%` (as web titles write it) and `27\\%` (as TeX does) both keep the rest of the title."""
+    monkeypatch.chdir(tmp_path)
+    bibliography, problems = load(tmp_path, "@online{bare, title = {Microsoft to Get 27% of "
+                                            "OpenAI}}\n@online{escaped, title = {Microsoft to Get "
+                                            "27\\% of OpenAI}}\n")
+    assert problems == []
+    for language in ("ja", "en"):
+        entries = formatted(bibliography, language)
+        assert entries["bare"].text == entries["escaped"].text == "“Microsoft to Get 27% of OpenAI”."
+
+
 def test_flagship_shows_no_access_date_and_no_unconfirmed_title(monkeypatch):
     """Every entry `check` lists as unconfirmed reads as a description; none shows an access date."""
     monkeypatch.chdir(ROOT)
