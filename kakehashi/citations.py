@@ -1,8 +1,9 @@
 """Resolve stage: find citation references in the raw Markdown and number their sources.
 
 `scan_citations` takes one section's raw text and gives every `CitationRef` with its
-`file:line:col` (Python-Markdown keeps no positions, so this scanner is our own; it masks
-code and footnote definitions exactly where the renderer would not see citations).
+`file:line:col` (Python-Markdown keeps no positions, so it reads the raw text through the
+shared scanner, `scanner.py`, which masks code, raw HTML and footnote definitions exactly
+where the renderer would not see citations).
 `resolve_citations` takes the report and the bibliography and gives a `CitationIndex`:
 one number per source for the whole site, the same in every language.
 """
@@ -18,22 +19,14 @@ from .bibliography import Bibliography
 from .config import SiteConfig
 from .content import Report, Section
 from .diagnostics import Diagnostics, line_col
+from .scanner import scan_source
 
 FOOTNOTE_REF = r"\[\^[^\]\n]*\]"
 PANDOC_REF = r"\[@[^\]\n]*\]"
 GROUP = re.compile(rf"(?<!\\)(?:{FOOTNOTE_REF}|{PANDOC_REF})+(?![(\[:])")
 REF = re.compile(rf"{FOOTNOTE_REF}|{PANDOC_REF}")
 PANDOC_ITEM = re.compile(r"^\s*@([^\s;,@\[\]]+)\s*$")
-FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\n]+)\]:", re.MULTILINE)
-FENCED_CODE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[`~]*[ \t]*$|\Z)",
-                         re.MULTILINE | re.DOTALL)
-CODE_SPAN = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)", re.DOTALL)
-HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-HTML_BLOCK = re.compile(r"^<(address|article|aside|blockquote|details|dialog|div|dl|fieldset|"
-                        r"figure|footer|form|h[1-6]|header|hr|nav|ol|p|pre|section|table|ul|"
-                        r"script|style|iframe|canvas|video|audio)\b.*?(?:</\1>[^\n]*$|\n\s*\n|\Z)",
-                        re.MULTILINE | re.DOTALL | re.IGNORECASE)
-LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d+[.)])\s")
+UNCLOSED_REF = re.compile(r"(?<!\\)\[[\^@](?=[^\s\]])[^\]\[\n]*(?=\n|\[|$)")
 
 
 @dataclass(frozen=True)
@@ -60,58 +53,19 @@ class CitationIndex:
         return self.labels.get(label)
 
 
-def blank(match: re.Match) -> str:
-    """The matched text as spaces, keeping its line breaks (so offsets stay valid)."""
-    return re.sub(r"[^\n]", " ", match[0])
-
-
-def mask(text: str) -> str:
-    """The text with what Markdown does not parse for citations blanked, offsets kept.
-
-    Blanked: fenced and indented code, code spans, HTML comments and raw HTML blocks,
-    and the labels of footnote definitions.
-    """
-    text = FENCED_CODE.sub(blank, text)
-    text = mask_indented_code(text)
-    text = HTML_COMMENT.sub(blank, text)
-    text = HTML_BLOCK.sub(blank, text)
-    text = CODE_SPAN.sub(blank, text)
-    return FOOTNOTE_DEFINITION.sub(blank, text)
-
-
-def mask_indented_code(text: str) -> str:
-    """Blank indented code blocks: indented lines after a blank line, outside lists."""
-    lines = text.split("\n")
-    in_list = in_code = False
-    previous_blank = True
-    for number, line in enumerate(lines):
-        indented = line.startswith(("    ", "\t"))
-        if not line.strip():
-            previous_blank = True
-            continue
-        if not indented:
-            in_code = False
-            in_list = bool(LIST_ITEM.match(line)) or (in_list and not previous_blank)
-        elif in_code or (previous_blank and not in_list):
-            in_code = True
-            lines[number] = " " * len(line)
-        previous_blank = False
-    return "\n".join(lines)
-
-
-def local_footnotes(section: Section) -> set[str]:
-    """Labels that the section defines as ordinary footnotes (`[^note]: text`)."""
-    masked = HTML_COMMENT.sub(lambda m: " " * len(m[0]), FENCED_CODE.sub(
-        lambda m: re.sub(r"[^\n]", " ", m[0]), section.body))
-    return set(FOOTNOTE_DEFINITION.findall(masked))
-
-
 def scan_citations(section: Section, diag: Diagnostics) -> list[CitationRef]:
     """Every citation reference in a section, in text order; malformed ones are errors."""
-    footnotes = local_footnotes(section)
+    source = scan_source(section.body)
+    footnotes = source.footnote_labels
     offset = len(section.text) - len(section.body)
+    masked = source.citation_text()
+    for unclosed in UNCLOSED_REF.finditer(masked):
+        line, col = line_col(section.text, offset + unclosed.start())
+        diag.error(section.path, line, col, f'unclosed citation "{unclosed[0].split()[0][:60]}": '
+                   "add the closing ] (or escape the bracket as \\[ if it is not a citation)",
+                   "citation.unclosed")
     refs = []
-    for number, group in enumerate(GROUP.finditer(mask(section.body))):
+    for number, group in enumerate(GROUP.finditer(masked)):
         for ref in REF.finditer(group[0]):
             start = group.start() + ref.start()
             line, col = line_col(section.text, offset + start)

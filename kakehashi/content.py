@@ -13,7 +13,8 @@ from pathlib import Path
 import yaml
 
 from .config import SiteConfig, read_text
-from .diagnostics import Diagnostics, display_path
+from .diagnostics import Diagnostics, display_path, line_col
+from .scanner import find_pathological, scan_source
 
 SECTION_NAME = re.compile(r"^(?P<number>\d+)-(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\.(?P<lang>[a-z]{2})\.md$")
 FRONT_MATTER_KEYS = {"title", "summary", "draft"}
@@ -139,6 +140,12 @@ def load_section(path: Path, config: SiteConfig, diag: Diagnostics) -> Section |
     meta, body, body_line = parse_front_matter(path, text, diag)
     if meta is None:
         return None
+    problems = find_pathological(scan_source(body))
+    for offset, message, code in problems:
+        line, col = line_col(text, len(text) - len(body) + offset)
+        diag.error(path, line, col, message, code)
+    if problems:
+        return None  # never handed to the Markdown parser
     return Section(path=path, number=int(match["number"]), slug=match["slug"],
                    language=match["lang"], title=meta["title"], summary=meta["summary"],
                    draft=meta["draft"], text=text, body=body, body_line=body_line)
@@ -169,12 +176,20 @@ def parse_front_matter(path: Path, text: str, diag: Diagnostics) -> tuple[dict |
     except yaml.YAMLError as exc:
         diag.error(path, 2, None, f"invalid front matter: {exc}", "frontmatter.yaml")
         return None, "", 1
+    except RecursionError:
+        diag.error(path, 2, 1, "invalid front matter: it nests too deeply to read; front matter "
+                   "holds only title, summary and draft", "frontmatter.yaml")
+        return None, "", 1
     if not isinstance(data, dict):
         diag.error(path, 2, 1, "front matter must be a mapping such as 'title: …'",
                    "frontmatter.not-mapping")
         return None, "", 1
 
     key_line = {k.value: k.start_mark.line + 2 for k, _ in node.value} if node else {}
+    if "<<" in key_line:
+        diag.error(path, key_line["<<"], 1, "invalid front matter: a YAML merge key (<<) is not "
+                   "allowed here; write title, summary and draft out", "frontmatter.yaml")
+        return None, "", 1
     ok = True
     for key in data:
         if key not in FRONT_MATTER_KEYS:
@@ -187,12 +202,12 @@ def parse_front_matter(path: Path, text: str, diag: Diagnostics) -> tuple[dict |
         ok = False
     summary = data.get("summary", "")
     if not isinstance(summary, str):
-        diag.error(path, key_line["summary"], 1, "'summary' must be a string",
+        diag.error(path, key_line.get("summary", 2), 1, "'summary' must be a string",
                    "frontmatter.summary")
         ok = False
     draft = data.get("draft", False)
     if not isinstance(draft, bool):
-        diag.error(path, key_line["draft"], 1, "'draft' must be true or false",
+        diag.error(path, key_line.get("draft", 2), 1, "'draft' must be true or false",
                    "frontmatter.draft")
         ok = False
     if not ok:

@@ -15,6 +15,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from .scanner import scan_source
+
 Value = float | str  # a number, or a date written "2025-11-18", "2025-11" or "--11-18"
 
 MASK = "\x00"  # stands in for masked characters, so offsets stay those of the text
@@ -51,7 +53,6 @@ BLOCK_MARKER = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|(?:[-*+]|\d{1,9}[.)])[ \t]+|\
 HEADING_LINE = re.compile(r"[ \t]{0,3}#{1,6}(?:[ \t]|$)")
 COMMENT_LINE = re.compile(r"^\s{0,3}<!--.*-->\s*$")
 ITEM_LINE = re.compile(r"[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+|\[\^[^\]]+\]:)")
-FENCE = re.compile(r"[ \t]{0,3}(```|~~~)")
 NUMBER = re.compile(NUM)
 LETTERS_BEFORE = re.compile(r"([A-Za-z]+)-?$")
 LETTER = re.compile(r"[A-Za-z]")
@@ -117,38 +118,44 @@ class Block:
 
 
 def split_blocks(body: str, first_line: int) -> list[Block]:
-    """Blank-line separated blocks; each heading and each list item a block of its own."""
+    """Blank-line separated blocks; each heading and each list item a block of its own.
+
+    What is code or raw HTML is decided by the shared scanner, as for citations: such
+    lines form "code" blocks, and comment lines (a silence comment) are no block at all.
+    """
     blocks: list[Block] = []
     lines: list[str] = []
-    start, fence = first_line, ""
+    start, kind = first_line, "text"
 
-    def close(kind: str = "text") -> None:
+    def close() -> None:
         if lines:
             blocks.append(Block("\n".join(lines), start, kind))
             lines.clear()
-    for number, line in enumerate(body.split("\n"), start=first_line):
-        opening = FENCE.match(line)
-        if fence:
-            lines.append(line)
-            if line.strip().startswith(fence):
-                fence = ""
-                close("code")
-        elif opening:
+    masked = scan_source(body).masked.split("\n")
+    raw = body.split("\n")
+    code = [bool(line.strip()) and not masked[i].strip() and not COMMENT_LINE.match(line)
+            for i, line in enumerate(raw)]
+    for index, line in enumerate(raw):
+        number = first_line + index
+        if not line.strip() and kind == "code" and lines:
+            following = next((i for i in range(index + 1, len(raw)) if raw[i].strip()), None)
+            if following is not None and code[following]:
+                lines.append(line)  # a blank line inside a code block
+                continue
+        if not line.strip() or COMMENT_LINE.match(line):
             close()
-            fence, start = opening[1], number
-            lines.append(line)
-        elif not line.strip() or COMMENT_LINE.match(line):
-            close()  # a comment line (such as a silence comment) is no paragraph of its own
-        elif HEADING_LINE.match(line):
+            continue
+        line_kind = "code" if code[index] else "text"
+        if line_kind != kind or HEADING_LINE.match(line) or ITEM_LINE.match(line) and kind == "text":
             close()
+        kind = line_kind
+        if kind == "text" and HEADING_LINE.match(line):
             blocks.append(Block(line, number, "heading"))
-        else:
-            if ITEM_LINE.match(line):
-                close()
-            if not lines:
-                start = number
-            lines.append(line)
-    close("code" if fence else "text")
+            continue
+        if not lines:
+            start = number
+        lines.append(line)
+    close()
     return blocks
 
 
