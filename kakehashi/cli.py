@@ -6,7 +6,9 @@ Exit status: 0 ok; 1 errors in user input (or warnings under --strict); 2 usage.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -117,9 +119,33 @@ def print_diagnostics(diag: Diagnostics) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; return its exit status."""
+    """Run one command; return its exit status. An unforeseen failure is one line, not a traceback."""
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        return run_command(args)
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `… | head` closed the pipe: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
+    except Exception as exc:  # the last boundary: every known problem is a Diagnostic before this
+        if os.environ.get("KAKEHASHI_DEBUG"):
+            raise
+        message = (f"internal error ({type(exc).__name__}: {exc}); this is a bug in Kakehashi, "
+                   "not in your content: please report it with the command you ran "
+                   "(KAKEHASHI_DEBUG=1 shows the traceback)")
+        if getattr(args, "format", "text") == "json":
+            print(json.dumps([{"path": "", "line": None, "col": None, "severity": "error",
+                               "message": message, "code": "internal"}]))
+        else:
+            print(f"kakehashi: {message}", file=sys.stderr)
+        return 1
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Dispatch one parsed command line."""
     if args.command == "new":
         from .starter import new_project
         return new_project(args.folder)

@@ -11,6 +11,7 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .diagnostics import Diagnostics
 
@@ -33,6 +34,11 @@ CHOICES = {
 TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 TOML_TABLE = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
 SILENCE_RULE = re.compile(r"^(?:[^:]+:)?[a-z0-9]+(?:[.-][a-z0-9]+)+$")
+# C0 and C1 controls except tab and newline, bidi embeddings/overrides/isolates,
+# and the noncharacters U+FFFE/U+FFFF (ZWJ, ZWNJ and the like are legitimate text).
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff]")
+MAX_INVISIBLE_REPORTS = 10
 TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+)\s*=")
 
 
@@ -74,11 +80,20 @@ class SiteConfig:
 
 
 def read_text(path: Path, diag: Diagnostics) -> str | None:
-    """A user file as NFC text with LF line endings; None (and an error) if not UTF-8."""
+    """A user file as NFC text with LF line endings; None (and an error) if not UTF-8.
+
+    Control characters, bidirectional overrides and noncharacters are reported at their
+    line and column: they are invisible in an editor and must not reach the site.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
         diag.error(path, None, None, f"cannot read this file: {exc.strerror}", "file.unreadable")
+        return None
+    encoding = utf16_encoding(data)
+    if encoding:
+        diag.error(path, None, None, f"this file is {encoding}, not UTF-8; save it as UTF-8",
+                   "file.not-utf8")
         return None
     try:
         text = data.decode("utf-8-sig")
@@ -88,7 +103,50 @@ def read_text(path: Path, diag: Diagnostics) -> str | None:
                    "save it as UTF-8", "file.not-utf8")
         return None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", text)
+    report_invisible_characters(path, text, diag)
+    return text
+
+
+def utf16_encoding(data: bytes) -> str | None:
+    """"UTF-16 (little-endian)" and the like when the bytes are UTF-16 text, else None."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        order = "little" if data.startswith(b"\xff\xfe") else "big"
+        return f"UTF-16 ({order}-endian, with a byte-order mark)"
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    if odd > half * 0.3 and even < half * 0.05:
+        return "UTF-16 (little-endian)"
+    if even > half * 0.3 and odd < half * 0.05:
+        return "UTF-16 (big-endian)"
+    return None
+
+
+def report_invisible_characters(path: Path, text: str, diag: Diagnostics) -> None:
+    """Errors for control characters and noncharacters, warnings for bidi controls."""
+    reported = 0
+    for match in INVISIBLE.finditer(text):
+        char = match[0]
+        line = text.count("\n", 0, match.start()) + 1
+        col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        what = f"U+{ord(char):04X} ({unicodedata.name(char, 'a control character')})"
+        if char in BIDI_CONTROLS:
+            diag.warning(path, line, col, f"invisible bidirectional control {what}: it reorders "
+                         "the text around it on screen; delete it unless you mean it",
+                         "file.bidi-control")
+        else:
+            diag.error(path, line, col, f"invisible character {what} in the text; delete it "
+                       "(it would be copied into the site)", "file.control-character")
+        reported += 1
+        if reported == MAX_INVISIBLE_REPORTS:
+            rest = len(INVISIBLE.findall(text)) - reported
+            if rest:
+                diag.error(path, None, None, f"{rest} more invisible characters in this file "
+                           "(not listed)", "file.control-character")
+            return
 
 
 def load_config(path: Path, diag: Diagnostics, base_url: str | None = None) -> SiteConfig | None:
@@ -102,6 +160,10 @@ def load_config(path: Path, diag: Diagnostics, base_url: str | None = None) -> S
         return None
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        diag.error(path, None, None, "site.toml nests arrays or tables too deeply to read; "
+                   "flatten it", "config.syntax")
+        return None
     except tomllib.TOMLDecodeError as exc:
         match = TOML_POSITION.search(str(exc))
         line, col = (int(match[1]), int(match[2])) if match else (None, None)
@@ -154,6 +216,14 @@ def load_config(path: Path, diag: Diagnostics, base_url: str | None = None) -> S
 
     languages.sort(key=lambda language: language.code != default)
     url = base_url if base_url is not None else data.get("base_url", "/")
+    if not valid_base_url(url):
+        where = "--base-url" if base_url is not None else None
+        diag.error(path if where is None else "--base-url",
+                   lines.get(((), "base_url")) if where is None else None, None,
+                   f'base_url "{url}" must be an absolute http:// or https:// address such as '
+                   '"https://user.github.io/report/" (or "/" for a site served at the root)',
+                   "config.bad-base-url")
+        return None
     return SiteConfig(
         path=path,
         content_dir=path.parent,
@@ -166,6 +236,15 @@ def load_config(path: Path, diag: Diagnostics, base_url: str | None = None) -> S
         languages=tuple(languages),
         silence=tuple(silence),
     )
+
+
+def valid_base_url(url: str) -> bool:
+    """An absolute http(s) URL with a host and no query or fragment, or "/"."""
+    if url == "/":
+        return True
+    split = urlsplit(url)
+    return (split.scheme in ("http", "https") and bool(split.hostname) and not split.query
+            and not split.fragment and not any(c.isspace() or ord(c) < 32 for c in url))
 
 
 def check_keys(table: dict, allowed: dict, where: tuple[str, ...], path: Path,

@@ -7,11 +7,16 @@ only when complete, so a failed build leaves the previous output untouched.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
+import fcntl
 import hashlib
 import logging
 import os
 import re
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +26,7 @@ from .bibliography import Bibliography, FormattedEntry, format_bibliography, loa
 from .citations import CitationIndex, resolve_citations
 from .config import SiteConfig, load_config
 from .content import Report, Section, load_report
-from .diagnostics import Diagnostics, Silence, configured_silences, inline_silences
+from .diagnostics import Diagnostics, Silence, configured_silences, display_path, inline_silences
 from .markdown_ext import RenderedSection, make_markdown, ref_id, render_markdown
 from .render import load_ui_strings, make_environment, relative_href, render_page
 
@@ -30,6 +35,8 @@ MARKER = ".kakehashi-output"
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
 ID_ATTRIBUTE = re.compile(r'\b(id|aria-describedby)="([^"]+)"')
+LOCK_WAIT_SECONDS = 60  # a build waits this long for another one into the same folder
+AT_FDCWD, RENAME_EXCHANGE = -100, 2  # renameat2(2)
 FRAGMENT_HREF = re.compile(r'\bhref="(?:\.\./bibliography/)?#([^"]+)"')
 
 
@@ -136,9 +143,10 @@ def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = 
     files = render_site(pages, options, cache)
     if write:
         check_output_dir(options, diag)
+        if not diag.failed(options.strict):
+            write_site(files, options, diag)
         if diag.failed(options.strict):
             return BuildResult(diag, {}, time.perf_counter() - started, site)
-        write_site(files, options)
     seconds = time.perf_counter() - started
     if write:
         LOG.info("Built %d pages in %.2f s (%d rendered)", len(pages), seconds, cache.pages_rendered)
@@ -167,10 +175,16 @@ def load_site(config: SiteConfig, options: BuildOptions, diag: Diagnostics,
                 converters.append(make_markdown(index, code))
             return render_markdown(section, converters[0], entries[code])
         for section in report.in_language(code):
-            rendered[section.slug, code] = cache.memo(
-                "rendered", (section.text, bibliography.digest, numbers),
-                lambda section=section, render=render: render(section),
-                keep_one_per=(code, section.path))
+            try:
+                rendered[section.slug, code] = cache.memo(
+                    "rendered", (section.text, bibliography.digest, numbers),
+                    lambda section=section, render=render: render(section),
+                    keep_one_per=(code, section.path))
+            except RecursionError:  # a structure the limits in scanner.py did not foresee
+                converters.clear()  # the converter's state is unknown after this
+                diag.error(section.path, None, None, "this section nests its Markdown too "
+                           "deeply to render; flatten its lists, quotes or brackets",
+                           "markdown.too-deep")
     return Site(config, report, bibliography, index, entries, rendered)
 
 
@@ -335,22 +349,30 @@ def page_fingerprint(page: Page) -> str:
 
 
 def check_output_dir(options: BuildOptions, diag: Diagnostics) -> None:
-    """Refuse an output folder that holds the user's own files."""
+    """Refuse an output folder that holds the user's own files or that the build reads."""
     out = options.out_dir.expanduser().resolve()
+    read = {
+        options.content_dir.resolve(): "the content folder",
+        options.templates_dir.resolve(): "the templates folder",
+        options.static_dir.resolve(): "the static folder",
+    }
     protected = {
         Path("/"): "the file-system root",
         Path.home().resolve(): "your home folder",
         PROJECT_ROOT: "the project folder",
         Path.cwd().resolve(): "the current folder",
-        options.content_dir.resolve(): "the content folder",
-        options.templates_dir.resolve(): "the templates folder",
-        options.static_dir.resolve(): "the static folder",
+        **read,
     }
     reason = protected.get(out)
+    if reason is None:
+        reason = next((f"a folder inside {name} (every build would read its own output)"
+                       for folder, name in read.items() if out.is_relative_to(folder)), None)
     if reason is None and options.content_dir.resolve().is_relative_to(out):
         reason = "a folder that contains the content"
     if reason is None and out.exists() and not out.is_dir():
         reason = "an existing file"
+    if reason is None and any(parent.exists() and not parent.is_dir() for parent in out.parents):
+        reason = "a path below an existing file"
     if reason is None and out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
         reason = f"a non-empty folder that Kakehashi did not create (no {MARKER} marker)"
     if reason:
@@ -358,21 +380,104 @@ def check_output_dir(options: BuildOptions, diag: Diagnostics) -> None:
                    "choose another --out (nothing was changed)", "output.refused")
 
 
-def write_site(files: dict[str, bytes], options: BuildOptions) -> None:
-    """Write every file into a temporary folder, then swap it into place."""
+def write_site(files: dict[str, bytes], options: BuildOptions, diag: Diagnostics) -> None:
+    """Write every file into a temporary folder, then swap it into place atomically.
+
+    At every moment the output folder holds the complete previous site or the complete new
+    one; what an interrupted build left beside it is removed (or put back) by the next.
+    """
     out = options.out_dir.expanduser().resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.parent / f".{out.name}.building-{os.getpid()}"
-    previous = out.parent / f".{out.name}.previous-{os.getpid()}"
-    shutil.rmtree(temporary, ignore_errors=True)
     try:
-        for relative, data in sorted(files.items()):
-            path = temporary / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        if out.exists():
-            out.rename(previous)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with output_lock(out):
+            recover_interrupted(out)
+            shutil.rmtree(temporary, ignore_errors=True)
+            try:
+                for relative, data in sorted(files.items()):
+                    path = temporary / relative
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(data)
+                swap_in(temporary, out)
+            finally:
+                shutil.rmtree(temporary, ignore_errors=True)
+    except TimeoutError:
+        diag.error(options.out_dir, None, None, "another Kakehashi build has been writing into "
+                   f"this folder for {LOCK_WAIT_SECONDS} s; wait for it to finish (nothing was "
+                   "changed)", "output.busy")
+    except OSError as exc:
+        where = display_path(exc.filename) if exc.filename else display_path(out)
+        diag.error(options.out_dir, None, None, f"cannot write the site: {exc.strerror or exc} "
+                   f"({where}); the previous site is unchanged", "output.unwritable")
+
+
+def swap_in(temporary: Path, out: Path) -> None:
+    """Put the finished folder at `out`: one atomic exchange where the system has one."""
+    if not out.exists():
         temporary.rename(out)
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
-    shutil.rmtree(previous, ignore_errors=True)
+    elif not exchange_paths(temporary, out):
+        previous = out.parent / f".{out.name}.previous-{os.getpid()}"
+        out.rename(previous)  # a kill here is repaired by the next build (recover_interrupted)
+        temporary.rename(out)
+        temporary = previous
+    shutil.rmtree(temporary, ignore_errors=True)  # after an exchange: the previous site
+
+
+def exchange_paths(first: Path, second: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def recover_interrupted(out: Path) -> None:
+    """Clean what killed builds left beside `out`; put a previous site back if `out` is gone."""
+    pattern = re.compile(rf"^\.{re.escape(out.name)}\.(building|previous)-(\d+)$")
+    for path in sorted(out.parent.iterdir()):
+        match = pattern.match(path.name)
+        if not match or process_alive(int(match[2])):
+            continue
+        if match[1] == "previous" and not out.exists() and (path / MARKER).is_file():
+            path.rename(out)  # killed between the two renames: the previous site comes back
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether another process with this id is running (our own id counts as not)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def output_lock(out: Path):
+    """One build at a time into one folder: wait for another to finish, then give up."""
+    name = hashlib.sha256(str(out).encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"kakehashi-{name}.lock"
+    with open(path, "a") as handle:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

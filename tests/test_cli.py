@@ -37,6 +37,52 @@ BAD_INPUTS = {
     "missing-translation": ({"sections/03-conclusion.en.md": None},
                             "content/sections/03-conclusion.ja.md:1:1: error: section "
                             '"conclusion" has no en file'),
+    # --- hostile input: each is one line at its place, never a traceback or a hang ---
+    "yaml-deep-nesting": ({JA: '---\ntitle: "結論"\nsummary: ' + "[" * 5000 + "]" * 5000 + "\n---\n"},
+                          "content/sections/03-conclusion.ja.md:2:1: error: invalid front matter: "
+                          "it nests too deeply to read"),
+    "yaml-merge-key": ({JA: '---\ntitle: "結論"\n<<: {draft: "yes"}\n---\n\n本文。\n'},
+                       "content/sections/03-conclusion.ja.md:3:1: error: invalid front matter: a "
+                       "YAML merge key (<<) is not allowed here"),
+    "toml-deep-nesting": ({"site.toml": "x = " + "[" * 5000 + "]" * 5000 + "\n" + SITE_TOML},
+                          "content/site.toml: error: site.toml nests arrays or tables too deeply"),
+    "nested-lists": ({JA: '---\ntitle: "結論"\n---\n\n' + "".join("  " * i + "- 項目\n" for i in range(500))},
+                     "content/sections/03-conclusion.ja.md:86:1: error: lists or quotes nested "
+                     "deeper than 40 levels"),
+    "bracket-run": ({JA: '---\ntitle: "結論"\n---\n\n計画。' + "[^" * 50_000 + "\n"},
+                    "content/sections/03-conclusion.ja.md:5:4: error: more than 200 unclosed or "
+                    'nested "[" in one paragraph'),
+    "bare-bracket-run": ({JA: '---\ntitle: "結論"\n---\n\n' + "[" * 50_000 + "\n"},
+                         "content/sections/03-conclusion.ja.md:5:1: error: more than 200 unclosed"),
+    "unclosed-citation": ({JA: '---\ntitle: "結論"\n---\n\n計画は続く[^xpert-shallotpeat。\n'},
+                          'content/sections/03-conclusion.ja.md:5:6: error: unclosed citation '
+                          '"[^xpert-shallotpeat。": add the closing ]'),
+    "definition-inside-html": ({JA: '---\ntitle: "結論"\n---\n\n計画。[^x][^xpert-shallotpeat]\n\n'
+                                    "<div>\n[^x]: 定義ではない\n</div>\n"},
+                               'content/sections/03-conclusion.ja.md:5:4: error: unknown citation '
+                               'key "x"'),
+    "nul-character": ({JA: '---\ntitle: "結論"\n---\n\n計画\x00は続く。[^xpert-shallotpeat]\n'},
+                      "content/sections/03-conclusion.ja.md:5:3: error: invisible character U+0000 "
+                      "(a control character) in the text"),
+    "escape-character": ({"references.bib": REFERENCES_BIB.replace("Project Shallotpeat}",
+                                                                   "Project \x1b[31mShallotpeat}")},
+                         "content/references.bib:40:27: error: invisible character U+001B"),
+    "noncharacter": ({JA: '---\ntitle: "結論"\n---\n\n計画\ufffeは続く。[^xpert-shallotpeat]\n'},
+                     "content/sections/03-conclusion.ja.md:5:3: error: invisible character U+FFFE"),
+    "utf16-section": ({JA: '---\ntitle: "結論"\n---\n\n本文。\n'.encode("utf-16-le")},
+                      "content/sections/03-conclusion.ja.md: error: this file is UTF-16 "
+                      "(little-endian), not UTF-8; save it as UTF-8"),
+    "utf16-bib-with-bom": ({"references.bib": REFERENCES_BIB.encode("utf-16")},
+                           "content/references.bib: error: this file is UTF-16 (little-endian, "
+                           "with a byte-order mark), not UTF-8"),
+    "base-url-javascript": ({"site.toml": SITE_TOML.replace("https://example.org/report/",
+                                                            "javascript:alert(1)")},
+                            'content/site.toml:2: error: base_url "javascript:alert(1)" must be an '
+                            "absolute http:// or https:// address"),
+    "base-url-ftp": ({"site.toml": SITE_TOML.replace("https://example.org/report/", "ftp://x.org/")},
+                     'content/site.toml:2: error: base_url "ftp://x.org/" must be'),
+    "base-url-relative": ({"site.toml": SITE_TOML.replace("https://example.org/report/", "report/")},
+                          'content/site.toml:2: error: base_url "report/" must be'),
 }
 
 
