@@ -40,7 +40,7 @@ STYLES = {  # fixture folder → (report file, language)
 SEED = ROOT / "content" / "seed" / "000_9e524ca5da1a39aa.txt"
 # content/EDITING.md's decision for each marker the importer must list instead of guessing.
 EDITING_DECISIONS = {"¹¹": (1,), "¹⁶¹⁷¹⁸": (6, 7, 8), "¹⁷¹⁸¹⁹": (7, 8, 9), "④": (1,), "⑪": (1,),
-                     "⑫": (1, 2)}
+                     "⑫": (2,)}
 EDITING_AMBIGUOUS_LINES = {47, 49, 51, 57, 59, 61, 63, 109, 173, 175, 179, 181, 183, 187, 189,
                            215, 217, 219, 225, 227, 229, 251, 257, 259, 268, 270, 274, 283, 285}
 KNOWN = set(range(1, 13))
