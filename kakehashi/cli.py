@@ -130,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `… | head` closed the pipe: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 0
+    except ModuleNotFoundError as exc:
+        print(f"kakehashi: the Python package {exc.name!r} is not installed; reinstall "
+              "Kakehashi (pip install .) or run `make install` in its folder", file=sys.stderr)
+        return 1
     except Exception as exc:  # the last boundary: every known problem is a Diagnostic before this
         if os.environ.get("KAKEHASHI_DEBUG"):
             raise

@@ -127,7 +127,7 @@ def test_build_py_outside_the_venv_says_what_to_do(tmp_path):
     completed = kakehashi("check", cwd=tmp_path, python=python, script=tmp_path / "build.py")
     assert completed.returncode == 1
     assert re.fullmatch(
-        r"build\.py: the Python package '(jinja2|markdown|yaml|pybtex)' is not installed; run "
+        r"build\.py: the Python package '(jinja2|markdown|pybtex|yaml|livereload)' is not installed; run "
         r"`make install` once \(it creates \.venv with everything Kakehashi needs\), or "
         r"`pip install -r requirements\.txt`\n", completed.stderr), completed.stderr
 
