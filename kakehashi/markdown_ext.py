@@ -27,6 +27,8 @@ from .content import Section
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 PERMALINK_TITLE = {"ja": "この見出しへのリンク", "en": "Link to this heading"}
 BACKLINK_TITLE = {"ja": "本文の%d番目の参照箇所に戻る", "en": "Back to reference %d in the text"}
+# A local footnote's mark says "note", so that it never reads like a citation's "[1]".
+FOOTNOTE_MARK = {"ja": "注{}", "en": "note\u00a0{}"}
 
 
 @dataclass(frozen=True)
@@ -203,7 +205,8 @@ def make_markdown(index: CitationIndex, language: str) -> tuple[markdown.Markdow
         extension_configs={
             "toc": {"slugify": slugify_unicode, "permalink": "#", "permalink_class": "anchor",
                     "permalink_title": PERMALINK_TITLE[language], "toc_depth": "2-3"},
-            "footnotes": {"BACKLINK_TITLE": BACKLINK_TITLE[language]},
+            "footnotes": {"BACKLINK_TITLE": BACKLINK_TITLE[language],
+                          "SUPERSCRIPT_TEXT": FOOTNOTE_MARK[language]},
         },
         output_format="html",
     )

@@ -181,7 +181,8 @@ def test_footnote_beside_citation_renders_both(project, tmp_path):
     assert diag.items == []
     html = site.rendered["conclusion", "en"].html
     assert cite_labels(html) == ["[1]"]
-    assert '</sup><sup id="fnref:note"><a class="footnote-ref" href="#fn:note">1</a></sup>.' in html
+    assert ('</sup><sup id="fnref:note"><a class="footnote-ref" href="#fn:note">note\u00a01</a>'
+            '</sup>.') in html
     assert '<li id="fn:note">\n<p>A local note.' in html
 
 
