@@ -307,6 +307,49 @@ def browser(chromium_path: str, playwright_driver):
     instance.close()
 
 
+# --- System packages (Debian) that some tests need --------------------------------------------
+#
+# `require_packages("chromium", "poppler-utils", …)` checks each package by what it brings (a
+# program on PATH, a font family fontconfig knows), so it also works where the same things
+# come from elsewhere. Missing ones skip the test locally with one line naming the Debian
+# packages to install; under CI=true they fail it (through `require`).
+
+POPPLER_TOOLS = ("pdfinfo", "pdffonts", "pdftotext", "pdftoppm")
+PACKAGE_FONTS = {
+    "fonts-noto-cjk": ("Noto Sans CJK JP", "Noto Serif CJK JP"),
+    "fonts-ipaexfont-mincho": ("IPAexMincho",),
+    "fonts-ipaexfont-gothic": ("IPAexGothic",),
+}
+
+
+def font_families() -> set[str]:
+    """Every font family fontconfig knows, case-folded (empty without fc-list)."""
+    try:
+        completed = subprocess.run(["fc-list", "--format", "%{family}\n"], capture_output=True,
+                                   text=True, timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return set()
+    return {name.strip().casefold() for line in completed.stdout.splitlines()
+            for name in line.split(",")}
+
+
+def package_present(name: str, families: set[str]) -> bool:
+    """Whether what the Debian package `name` brings is there (`families`: fontconfig's)."""
+    if name == "chromium":
+        return shutil.which(os.environ.get("CHROMIUM") or CHROMIUM_DEFAULT) is not None
+    if name == "poppler-utils":
+        return all(shutil.which(tool) for tool in POPPLER_TOOLS)
+    return all(family.casefold() in families for family in PACKAGE_FONTS[name])
+
+
+def require_packages(*packages: str) -> None:
+    """Skip the test unless every named Debian package is installed; under CI=true, fail."""
+    families = font_families() if set(packages) & set(PACKAGE_FONTS) else set()
+    missing = [name for name in packages if not package_present(name, families)]
+    require(not missing, f"needs the Debian package{'s' if len(missing) > 1 else ''} "
+                         f"{', '.join(missing)} (apt-get install {' '.join(missing)})")
+
+
 def free_port() -> int:
     """A TCP port of 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

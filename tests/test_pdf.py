@@ -1,8 +1,12 @@
-"""`build.py pdf` for real: the flagship report printed by Chromium, read back with poppler.
+"""`build.py pdf` for real: reports printed by Chromium, read back with pypdf and poppler.
 
-The PDFs are made once for the module. pdfinfo gives the page count and size, pdffonts the
-embedded fonts, pdftotext the text page by page; pypdf reads the outline (bookmarks) and
-the link annotations, which poppler's tools do not show.
+Each report is printed once per font set-up: with the machine's fonts, and through a
+fontconfig file that hides the IPAex fonts, as on a machine with only fonts-noto-cjk (where
+every bookmark of the Japanese PDF once came out doubled). The small report is the fixture
+project of conftest.py with a section whose title wraps; the flagship is content/.
+pdfinfo gives the page count and size, pdffonts the embedded fonts, pdftotext the text page
+by page; pypdf reads the outline (bookmarks) and the link annotations, which poppler's tools
+do not show.
 """
 
 from __future__ import annotations
@@ -12,21 +16,87 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT, require
+from conftest import ROOT, require, require_packages, write_project
+from kakehashi.pdf import JAPANESE_PRINT_FONTS, missing_fonts
 
 FLAGSHIP = ROOT / "content"
 LANGUAGES = ("ja", "en")
 BIBLIOGRAPHY = {"ja": "参考文献", "en": "Bibliography"}
-POPPLER = ("pdfinfo", "pdffonts", "pdftotext")
 A4_POINTS = (595, 842)
 # A Japanese font by name: Noto Sans/Serif CJK (…CJKjp…), IPAex/IPA Mincho and Gothic, …JP.
 CJK_FONT_NAME = re.compile(r"CJK|JP|IPA|Mincho|Gothic", re.I)
 SECTION_FILE = re.compile(r"^(\d+)-(.+)\.(ja|en)\.md$")
+FONT_WARNING = ("pdf: warning: the IPAex fonts (IPAexMincho, IPAexGothic) are not installed, "
+                "so the PDFs embed their Japanese text as unnamed Type 3 glyphs; install them "
+                "(Debian: apt-get install fonts-ipaexfont-mincho fonts-ipaexfont-gothic)")
+
+# What each font set-up needs, and whether it hides IPAex.
+BASE_PACKAGES = ("chromium", "poppler-utils")
+IPAEX_PACKAGES = ("fonts-ipaexfont-mincho", "fonts-ipaexfont-gothic")
+SETUPS = {
+    "system": (BASE_PACKAGES + ("fonts-noto-cjk",), False),  # whatever the machine has
+    "ipaex": (BASE_PACKAGES + IPAEX_PACKAGES, False),
+    "no-ipaex": (BASE_PACKAGES + ("fonts-noto-cjk",), True),
+}
+NO_IPAEX_FONTCONFIG = """\
+<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
+<!-- The machine's fonts without IPAex Mincho and Gothic. -->
+<fontconfig>
+  <include ignore_missing="yes">{system}</include>
+  <selectfont>
+    <rejectfont>
+      <pattern><patelt name="family"><string>IPAexMincho</string></patelt></pattern>
+      <pattern><patelt name="family"><string>IPAexGothic</string></patelt></pattern>
+    </rejectfont>
+  </selectfont>
+</fontconfig>
+"""
+
+# The small report: the fixture project and a fourth section whose title wraps in print
+# (a wrapped line once lost its space in the bookmark, and only the first line doubled).
+LONG_TITLE = {
+    "ja": "長い題の節：二行に折り返される見出しでも、"
+          "PDFのしおりには題がちょうど一度だけ現れることを確かめる",
+    "en": "A Long Section Title That Wraps onto a Second Line of the Printed Report and Still "
+          "Appears Exactly Once, with Its Spaces, in the Bookmarks",
+}
+SMALL_FILES = {
+    f"sections/04-long.{lang}.md": f'---\ntitle: "{LONG_TITLE[lang]}"\n---\n\n{body}\n'
+    for lang, body in (("ja", "本文。[^doe-2023]"), ("en", "Text.[^doe-2023]"))
+}
+SMALL_OUTLINE = {
+    "ja": [("試験報告", [("目次", [])]),
+           ("メモ流出", [("経緯", [])]),
+           ("Gemini 3", [("性能", [("評価", [])])]),
+           ("結論", []),
+           (LONG_TITLE["ja"], []),
+           ("参考文献", [("本文で引用した文献", [])])],
+    "en": [("Test Report", [("Contents", [])]),
+           ("The memo leak", [("Background", [])]),
+           ("Gemini 3", [("Performance", [("Evaluation", [])])]),
+           ("Conclusion", []),
+           (LONG_TITLE["en"], []),
+           ("Bibliography", [("Sources cited in the text", [])])],
+}
+
+Outline = list[tuple[str, "Outline"]]
+
+
+@dataclass(frozen=True)
+class Printed:
+    """One run of `build.py pdf`: its output folder, standard error and a PDF per language."""
+
+    out: Path
+    stderr: str
+    pdfs: dict[str, Path]
 
 
 def section_titles(lang: str) -> list[str]:
@@ -57,21 +127,53 @@ def tool(*command: str) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True, timeout=60).stdout
 
 
+def warnings(stderr: str) -> list[str]:
+    """The lines of `build.py pdf`'s standard error that are warnings."""
+    return [line for line in stderr.splitlines() if "warning" in line]
+
+
 @pytest.fixture(scope="module")
-def pdfs(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The flagship report printed once: language -> its PDF."""
-    for name in POPPLER:
-        require(shutil.which(name) is not None,
-                f"{name} not found (Debian: apt-get install poppler-utils)")
-    out = tmp_path_factory.mktemp("flagship-pdf") / "site"
-    completed = run_pdf(FLAGSHIP, out, env={**os.environ, "CHROMIUM": chromium_path})
-    assert completed.returncode == 0, completed.stderr
-    found = {lang: out / lang / "report.pdf" for lang in LANGUAGES}
-    for lang, path in found.items():
-        assert path.is_file(), f"no {path}"
-        site_page = (out / lang / "index.html").read_text("utf-8")
-        assert 'href="report.pdf"' in site_page, "the site does not link its PDF"
-    return found
+def no_ipaex_fontconfig(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fontconfig file: the machine's configuration, with the IPAex fonts rejected."""
+    system = os.environ.get("FONTCONFIG_FILE") or "/etc/fonts/fonts.conf"
+    path = tmp_path_factory.mktemp("fontconfig") / "fonts.conf"
+    path.write_text(NO_IPAEX_FONTCONFIG.format(system=system), "utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def printed(chromium_path: str, tmp_path_factory: pytest.TempPathFactory,
+            no_ipaex_fontconfig: Path):
+    """A factory: `printed(report, setup)`, the "small" or "flagship" report printed with
+    the fonts of a set-up of SETUPS (skipped without its packages), once for the module."""
+    done: dict[tuple[str, bool], Printed] = {}
+
+    def run(report: str, setup: str) -> Printed:
+        packages, hide_ipaex = SETUPS[setup]
+        require_packages(*packages)
+        if (report, hide_ipaex) not in done:
+            folder = tmp_path_factory.mktemp(f"{report}-{setup}")
+            content = FLAGSHIP if report == "flagship" else \
+                write_project(folder / "content", SMALL_FILES)
+            env = {**os.environ, "CHROMIUM": chromium_path}
+            if hide_ipaex:
+                env["FONTCONFIG_FILE"] = str(no_ipaex_fontconfig)
+            completed = run_pdf(content, folder / "site", env=env)
+            assert completed.returncode == 0, completed.stderr
+            pdfs = {lang: folder / "site" / lang / "report.pdf" for lang in LANGUAGES}
+            for lang, path in pdfs.items():
+                assert path.is_file(), f"no {path}"
+                site_page = (folder / "site" / lang / "index.html").read_text("utf-8")
+                assert 'href="report.pdf"' in site_page, "the site does not link its PDF"
+            done[report, hide_ipaex] = Printed(folder / "site", completed.stderr, pdfs)
+        return done[report, hide_ipaex]
+    return run
+
+
+@pytest.fixture(scope="module")
+def pdfs(printed) -> dict[str, Path]:
+    """The flagship report printed with the machine's fonts: language -> its PDF."""
+    return printed("flagship", "system").pdfs
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +203,64 @@ def section_start_pages(pdf: Path, titles: list[str]) -> list[int | None]:
     return found
 
 
+def read_outline(reader) -> Outline:
+    """The PDF's bookmarks as (title, children) trees (pypdf lists children after parents)."""
+    def tree(items) -> Outline:
+        found: Outline = []
+        for item in items:
+            if isinstance(item, list):
+                found[-1][1].extend(tree(item))
+            else:
+                found.append((item.title, []))
+        return found
+    return tree(reader.outline)
+
+
+class HeadingParser(HTMLParser):
+    """The text of every h1–h6 of a page, without the permalink anchors."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.headings: list[tuple[int, str]] = []  # (level, text)
+        self._level = 0
+        self._anchor = False
+
+    def handle_starttag(self, tag, attrs):
+        if re.fullmatch(r"h[1-6]", tag):
+            self._level = int(tag[1])
+            self.headings.append((self._level, ""))
+        elif tag == "a" and "anchor" in (dict(attrs).get("class") or "").split():
+            self._anchor = True
+
+    def handle_endtag(self, tag):
+        if tag == "a":
+            self._anchor = False
+        elif re.fullmatch(r"h[1-6]", tag):
+            self._level = 0
+
+    def handle_data(self, data):
+        if self._level and not self._anchor:
+            level, text = self.headings[-1]
+            self.headings[-1] = (level, text + data)
+
+
+def heading_outline(page: Path) -> Outline:
+    """The headings of a print page nested by level, as Chromium makes bookmarks of them."""
+    parser = HeadingParser()
+    parser.feed(page.read_text("utf-8"))
+    root: Outline = []
+    stack: list[tuple[int, Outline]] = [(0, root)]
+    for level, text in parser.headings:
+        while stack[-1][0] >= level:
+            stack.pop()
+        children: Outline = []
+        stack[-1][1].append((text, children))
+        stack.append((level, children))
+    return root
+
+
+# --- The flagship report ----------------------------------------------------------------------
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_page_count_is_plausible_and_pages_are_a4(pdfs, pypdf, lang):
     info = tool("pdfinfo", str(pdfs[lang]))
@@ -113,15 +273,17 @@ def test_page_count_is_plausible_and_pages_are_a4(pdfs, pypdf, lang):
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_a_cjk_font_is_embedded(pdfs, lang):
-    listing = tool("pdffonts", str(pdfs[lang])).splitlines()
+def test_a_named_cjk_font_is_embedded_and_no_type3_font(printed, lang):
+    pdf = printed("flagship", "ipaex").pdfs[lang]
+    listing = tool("pdffonts", str(pdf)).splitlines()
     header = listing[0]
     emb = header.index("emb")
-    rows = [(line[:header.index("type")].strip(), line[emb:emb + 3].strip())
-            for line in listing[2:]]
-    embedded_cjk = [name for name, embedded in rows if CJK_FONT_NAME.search(name) and
+    rows = [(line[:header.index("type")].strip(), line[header.index("type"):emb].strip(),
+             line[emb:emb + 3].strip()) for line in listing[2:]]
+    embedded_cjk = [name for name, _, embedded in rows if CJK_FONT_NAME.search(name) and
                     embedded == "yes"]
     assert embedded_cjk, "no embedded, named Japanese font:\n" + "\n".join(listing[:12])
+    assert [row for row in rows if row[1] == "Type 3"] == [], "\n".join(listing)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -133,17 +295,18 @@ def test_text_has_every_section_in_order_then_the_bibliography(pdfs, lang):
     assert starts == sorted(starts) and starts[0] >= 1  # after the cover and contents
 
 
+@pytest.mark.parametrize("setup", ["ipaex", "no-ipaex"])
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_outline_lists_the_sections_and_the_bibliography(pdfs, pypdf, lang):
-    reader = pypdf.PdfReader(pdfs[lang])
-    top = [item for item in reader.outline if not isinstance(item, list)]
+def test_outline_is_exactly_the_print_page_headings(printed, pypdf, lang, setup):
+    run = printed("flagship", setup)
+    reader = pypdf.PdfReader(run.pdfs[lang])
+    outline = read_outline(reader)
+    assert outline == heading_outline(run.out / lang / "print" / "index.html")
     titles = section_titles(lang) + [BIBLIOGRAPHY[lang]]
-    # Chromium joins the lines of a wrapped heading without their space, so whitespace is
-    # not compared; every other character is.
-    assert [squash(item.title) for item in top[-len(titles):]] == [squash(t) for t in titles], \
-        [item.title for item in top]
-    pages = [reader.get_destination_page_number(item) for item in top[-len(titles):]]
-    assert pages == section_start_pages(pdfs[lang], titles)
+    assert [title for title, _ in outline[1:]] == titles  # after the cover (with contents)
+    top = [item for item in reader.outline if not isinstance(item, list)][1:]
+    pages = [reader.get_destination_page_number(item) for item in top]
+    assert pages == section_start_pages(run.pdfs[lang], titles)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -169,6 +332,83 @@ def test_citations_are_links_to_the_bibliography_inside_the_pdf(pdfs, pypdf, lan
         assert target in destinations, f"page {number + 1}: no destination {target}"
         landing = reader.get_destination_page_number(destinations[target])
         assert landing >= bibliography_page, (number, target, landing)
+
+
+# --- The small report: bookmarks, footnotes and the font warning ------------------------------
+
+@pytest.mark.parametrize("setup", ["ipaex", "no-ipaex"])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_small_report_bookmarks_are_exact_with_and_without_ipaex(printed, pypdf, lang, setup):
+    run = printed("small", setup)
+    reader = pypdf.PdfReader(run.pdfs[lang])
+    assert read_outline(reader) == SMALL_OUTLINE[lang]
+    titles = [title for title, _ in SMALL_OUTLINE[lang][1:]]
+    top = [item for item in reader.outline if not isinstance(item, list)][1:]
+    pages = [reader.get_destination_page_number(item) for item in top]
+    assert pages == section_start_pages(run.pdfs[lang], titles) == [1, 2, 3, 4, 5]
+    first_line = page_texts(run.pdfs[lang])[4].strip().splitlines()[0]
+    assert squash(LONG_TITLE[lang]).startswith(squash(first_line))
+    assert squash(first_line) != squash(LONG_TITLE[lang])  # the long title does wrap
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_footnotes_print_their_note_marks_without_the_way_back(printed, lang):
+    text = page_texts(printed("small", "ipaex").pdfs[lang])[1]  # the memo-leak section
+    mark, numbered = {"ja": ("注1", "注1これは通常の脚注である。"),
+                      "en": ("note1", "Note1Thisisanordinaryfootnote.")}[lang]
+    assert mark in squash(text)
+    assert numbered in squash(text), text
+    assert "↩" not in text
+
+
+def test_pdf_warns_once_without_ipaex_and_still_prints(printed):
+    run = printed("small", "no-ipaex")
+    assert warnings(run.stderr) == [FONT_WARNING]
+    assert run.stderr.index(FONT_WARNING) < run.stderr.index("Printed")  # before printing
+    for pdf in run.pdfs.values():
+        assert b"/Subtype /Type3" in pdf.read_bytes()  # what the warning is about
+
+
+def test_pdf_does_not_warn_with_ipaex(printed):
+    run = printed("small", "ipaex")
+    assert warnings(run.stderr) == []
+    for pdf in run.pdfs.values():
+        assert b"/Subtype /Type3" not in pdf.read_bytes()
+
+
+def test_without_fc_list_the_printed_pdfs_tell(chromium_path, no_ipaex_fontconfig, tmp_path):
+    require_packages("fonts-noto-cjk")
+    tools = tmp_path / "bin"  # every program of PATH but fc-list
+    tools.mkdir()
+    for folder in os.environ["PATH"].split(os.pathsep):
+        for program in Path(folder).glob("*") if Path(folder).is_dir() else ():
+            target = tools / program.name
+            if program.name != "fc-list" and not target.exists() and os.access(program, os.X_OK):
+                target.symlink_to(program)
+    env = {**os.environ, "PATH": str(tools), "FONTCONFIG_FILE": str(no_ipaex_fontconfig),
+           "CHROMIUM": chromium_path}
+    assert shutil.which("fc-list", path=env["PATH"]) is None
+    completed = run_pdf(write_project(tmp_path / "content"), tmp_path / "site", env=env)
+    assert completed.returncode == 0, completed.stderr
+    assert warnings(completed.stderr) == [FONT_WARNING]
+    assert completed.stderr.index(FONT_WARNING) > completed.stderr.rindex("Printed")
+
+
+def test_missing_fonts_asks_fontconfig(no_ipaex_fontconfig, monkeypatch, tmp_path):
+    require_packages(*IPAEX_PACKAGES)
+    assert missing_fonts(JAPANESE_PRINT_FONTS) == []
+    monkeypatch.setenv("FONTCONFIG_FILE", str(no_ipaex_fontconfig))
+    assert missing_fonts(JAPANESE_PRINT_FONTS) == ["IPAexMincho", "IPAexGothic"]
+    monkeypatch.setenv("PATH", str(tmp_path))  # no fc-list: fontconfig cannot tell
+    assert missing_fonts(JAPANESE_PRINT_FONTS) is None
+
+
+def test_the_checked_fonts_are_those_print_css_puts_first_for_japanese():
+    css = (ROOT / "static" / "print.css").read_text("utf-8")
+    text_stack = re.search(r"--print-serif-ja:\s*([^;]+);", css)[1]
+    heading_stack = re.search(r":lang\(ja\) :is\(h1[^{]*\{\s*font-family:\s*([^;]+);", css)[1]
+    firsts = tuple(stack.split(",")[0].strip().strip('"') for stack in (text_stack, heading_stack))
+    assert firsts == JAPANESE_PRINT_FONTS
 
 
 def test_without_chromium_pdf_says_so_in_one_sentence(project, tmp_path):
