@@ -9,6 +9,7 @@ key for one page language, through the style in `bibstyle.py`.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,11 @@ from pybtex.scanner import PybtexSyntaxError
 
 from .bibstyle import CJK, HtmlBackend, KakehashiStyle, PlainHtmlBackend, entry_language, safe_url
 from .config import read_text
-from .diagnostics import Diagnostics, line_col
+from .diagnostics import Diagnostics
 
+LOG = logging.getLogger("kakehashi")
+ONLINE_TYPES = {"online", "www", "electronic"}  # biblatex's @online and its aliases
+PROGRESS_EVERY = 5000  # entries between progress lines, for very large bibliographies
 ENTRY_START = re.compile(r"@\s*([A-Za-z]+)\s*[{(]\s*([^,\s{}()]+)\s*,")
 FORMATTING_MACROS = re.compile(r"\\(?:texttt|textit|textbf|textsc|textrm|textsf|textnormal|emph|"
                                r"enquote\*?|autocap|mkbibemph|mkbibitalic|mkbibbold|mbox|url)\s*\{")
@@ -100,11 +104,14 @@ def scan_entry_lines(path: Path, text: str,
     spans: dict[str, str] = {}
     spelled: dict[str, str] = {}
     starts = list(ENTRY_START.finditer(text))
+    line, counted = 1, 0  # lines are counted once, not from the top for every entry
     for index, match in enumerate(starts):
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
         if match[1].lower() in {"string", "comment", "preamble"}:
             continue
         key = match[2]
-        line, col = line_col(text, match.start())
+        col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
         if key.lower() in lines:
             first = lines[key.lower()]
             diag.error(path, line, col, f'duplicate key "{key}": "{spelled[key.lower()]}" is '
@@ -174,6 +181,9 @@ def check_entry(path: Path, key: str, data: BibliographyData, line: int, raw: st
         diag.warning(path, line, None, f'entry "{key}": crossref "{crossref}" does not exist; '
                      "the entry renders without it", "bib.missing-crossref")
         entry.fields.pop("crossref")
+    if entry_type in ONLINE_TYPES and not url and not entry.fields.get("doi"):
+        diag.warning(path, line, None, f'entry "{key}" is @{entry.type} but has no url, so '
+                     "readers cannot find the page; add url = {https://…}", "bib.missing-field")
     if not entry.fields.get("title"):
         diag.warning(path, line, None, f'entry "{key}" has no title; it renders with what it '
                      "has", "bib.missing-field")
@@ -195,7 +205,7 @@ def clean_latex(path: Path, key: str, name: str, value: str, line: int,
     value = FORMATTING_MACROS.sub("{", value)
     for macro, replacement in WORD_MACROS.items():
         value = re.sub(re.escape(macro) + r"(?![A-Za-z])\s?", replacement, value)
-    leftover = LEFTOVER_MACRO.findall(str(Text.from_latex(value)))
+    leftover = LEFTOVER_MACRO.findall(str(Text.from_latex(value))) if "\\" in value else []
     if leftover:
         diag.warning(path, line, None, f'entry "{key}": {name} uses the TeX command '
                      f"\\{leftover[0]}, which the web page cannot show; it is left out",
@@ -210,7 +220,10 @@ def format_bibliography(bibliography: Bibliography, numbers: dict[str, int],
     style = KakehashiStyle(language)
     html, plain, text = HtmlBackend(), PlainHtmlBackend(), TextBackend()
     formatted = {}
-    for key, number in numbers.items():
+    for done, (key, number) in enumerate(numbers.items()):
+        if done and done % PROGRESS_EVERY == 0:
+            LOG.info("Formatting the bibliography (%s): %d of %d entries", language, done,
+                     len(numbers))
         entry = bibliography.data.entries[key]
         rich = style.format_entry(str(number), entry, bib_data=bibliography.data).text
         formatted[key] = FormattedEntry(

@@ -22,9 +22,9 @@ from pybtex.richtext import HRef, Tag, Text
 from pybtex.style import FormattedEntry
 from pybtex.style.formatting import BaseStyle, toplevel
 from pybtex.style.names import BaseNameStyle
-from pybtex.style.template import (FieldIsMissing, field, first_of, join, node, optional,
-                                    sentence)
+from pybtex.style.template import FieldIsMissing, first_of, join, node, optional, sentence
 
+TEX_SYNTAX = re.compile(r"[\\{}$~%&#^_`]|--|''|\s\s|[\t\n]")  # text without it needs no decoding
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 JAPANESE_LANGUAGES = {"japanese", "ja", "jpn", "日本語"}
 SAFE_SCHEMES = ("http://", "https://")
@@ -72,6 +72,25 @@ PUNCT = {  # separators and quotes follow the entry's language
 QUOTED_TYPES = {"article", "inproceedings", "incollection", "inbook", "online", "misc",
                 "conference", "unpublished", "suppcollection", "suppbook", "inreference",
                 "thesis", "mastersthesis", "phdthesis", "techreport", "report", "patent"}
+
+
+@node
+def field(children, context, name, apply_func=None, raw=False):
+    """pybtex's `field` node, skipping the TeX decoder for text that holds no TeX.
+
+    Decoding is most of the cost of formatting, and most fields are plain text, which it
+    would return unchanged.
+    """
+    if children:
+        raise ValueError(children)
+    entry = context["entry"]
+    try:
+        value = entry._find_field(name, bib_data=context.get("bib_data"))
+    except KeyError:
+        raise FieldIsMissing(name, entry) from None
+    if not raw:
+        value = Text.from_latex(value) if TEX_SYNTAX.search(value) else Text(value)
+    return apply_func(value) if apply_func else value
 
 
 def entry_language(entry) -> str:
@@ -345,6 +364,7 @@ class KakehashiStyle(BaseStyle):
         super().__init__(**kwargs)
         self.language = language
         self.format_name = NameStyle().format
+        self.templates = {}  # (entry language, is a report) -> template, built once
 
     def format_entry(self, label, entry, bib_data=None):
         """One entry as pybtex's FormattedEntry; every entry type shares one template."""
@@ -353,13 +373,21 @@ class KakehashiStyle(BaseStyle):
 
     def get_template(self, entry):
         """The template every entry type uses; missing parts are simply left out."""
+        shape = (entry_language(entry), entry.type.lower() in REPORT_TYPES)
+        if shape not in self.templates:
+            self.templates[shape] = self.build_template(*shape)
+        return self.templates[shape]
+
+    @staticmethod
+    def build_template(language: str, report: bool):
+        """The template for entries of one language, reports or other types."""
         creators = first_of[optional[persons("author")], optional[editors]]
         work = join[optional[title], english_title]
-        if entry_language(entry) == "en":
+        if language == "en":
             head = join(sep=" ")[sentence[creators], work]  # `Jane Doe, ed.` takes no second stop
         else:
             head = join[creators, work]
-        if entry.type.lower() in REPORT_TYPES:
+        if report:
             numbering = [join(sep=" ")[kind, optional[field("number")]], optional[edition]]
         else:
             numbering = [volume_number, optional[edition], optional[kind]]

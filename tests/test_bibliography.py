@@ -432,13 +432,13 @@ def test_no_access_note_or_dated_archive_without_urldate(tmp_path, monkeypatch):
 def test_percent_sign_in_a_title_is_text_not_a_tex_comment(tmp_path, monkeypatch):
     """`27%` (as web titles write it) and `27\\%` (as TeX does) both keep the rest of the title."""
     monkeypatch.chdir(tmp_path)
-    bibliography, problems = load(tmp_path, "@online{bare, title = {Microsoft to Get 27% of "
-                                            "OpenAI}}\n@online{escaped, title = {Microsoft to Get "
+    bibliography, problems = load(tmp_path, "@book{bare, title = {Microsoft to Get 27% of "
+                                            "OpenAI}}\n@book{escaped, title = {Microsoft to Get "
                                             "27\\% of OpenAI}}\n")
     assert problems == []
     for language in ("ja", "en"):
         entries = formatted(bibliography, language)
-        assert entries["bare"].text == entries["escaped"].text == "“Microsoft to Get 27% of OpenAI”."
+        assert entries["bare"].text == entries["escaped"].text == "Microsoft to Get 27% of OpenAI."
 
 
 def test_flagship_shows_no_access_date_and_no_unconfirmed_title(monkeypatch):
@@ -654,3 +654,12 @@ def test_biblatex_examples_reports_and_editions(third_party):
         assert entries["chiu"].text.endswith("”. Research report RC-6947, IBM, 1978.")
         assert entries["cotton"].text.endswith(". 6th ed., Wiley, Chichester, 1999.")
         assert not any(" edn" in entry.text or ".." in entry.text for entry in entries.values())
+
+
+def test_online_entry_without_url_is_a_warning(tmp_path, monkeypatch):
+    """An @online source that readers cannot open is reported; @book without url is fine."""
+    monkeypatch.chdir(tmp_path)
+    _, problems = load(tmp_path, "@online{page, title = {A page}}\n\n@book{book, title = {A book}}\n"
+                                 "\n@online{doi-only, title = {An article}, doi = {10.1000/1}}\n")
+    assert problems == ['refs.bib:1: warning: entry "page" is @online but has no url, so readers '
+                        "cannot find the page; add url = {https://…} [bib.missing-field]"]
