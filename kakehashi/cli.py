@@ -93,6 +93,8 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     pdf = command("pdf", "build, then print each language's print page to LANG/report.pdf "
                   "with headless Chromium")
     site_options(pdf)
+    pdf.add_argument("--timeout", type=float, default=180, metavar="SECONDS",
+                     help="how long Chromium may take for one PDF (default: 180)")
     importer = command("import", "turn an exported report with numbered citations into "
                        "sections and BibTeX entries")
     importer.add_argument("report", type=Path, help="the exported report (Markdown or text)")
@@ -169,7 +171,7 @@ def run_command(args: argparse.Namespace) -> int:
         return serve(options, host=args.host, port=args.port)
     if args.command == "pdf":
         from .pdf import print_pdfs
-        return print_pdfs(options)
+        return print_pdfs(options, timeout=args.timeout)
     result = build(options)
     print_diagnostics(result.diagnostics)
     return 1 if result.diagnostics.failed(options.strict) else 0

@@ -272,7 +272,7 @@ def require(found: bool, reason: str) -> None:
     if found:
         return
     if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: a missing browser tool is a failure)", pytrace=False)
+        pytest.fail(f"{reason} (CI=true: a missing system package is a failure, never a skip)", pytrace=False)
     pytest.skip(reason)
 
 

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -115,10 +116,10 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def run_pdf(content: Path, out: Path, env: dict[str, str] | None = None):
-    """`python build.py pdf --content CONTENT --out OUT`."""
+def run_pdf(content: Path, out: Path, *args: str, env: dict[str, str] | None = None):
+    """`python build.py pdf --content CONTENT --out OUT ARGS…`."""
     return subprocess.run([sys.executable, str(ROOT / "build.py"), "pdf", "--content",
-                           str(content), "--out", str(out)], cwd=ROOT, capture_output=True,
+                           str(content), "--out", str(out), *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=300, env=env)
 
 
@@ -421,3 +422,93 @@ def test_without_chromium_pdf_says_so_in_one_sentence(project, tmp_path):
     assert "Chromium" in lines[0] and "CHROMIUM" in lines[0] and "install" in lines[0]
     assert lines[0].count(". ") == 0  # one sentence
     assert not (tmp_path / "site").exists()  # nothing was built for nothing
+
+
+# --- Chromium failing: the previous site and its PDFs survive ------------------------------------
+
+MINIMAL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+               b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+               b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 10 10]>>endobj\n"
+               b"trailer<</Root 1 0 R>>\n%%EOF\n")
+FAKE_CHROMIUM = """\
+#!{python}
+# A stand-in for Chromium that fails the way real ones were seen to fail: {behaviour}.
+import os, subprocess, sys, time
+target = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--print-to-pdf="))
+behaviour = {behaviour!r}
+if behaviour == "crash":
+    sys.stderr.write("Received signal 11 SEGV_MAPERR\\n"); sys.exit(139)
+if behaviour == "hang":
+    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    open({pid_file!r}, "w").write(str(helper.pid))
+    time.sleep(300)
+if behaviour == "not-a-pdf":
+    open(target, "w").write("<html>Error</html>")
+if behaviour == "truncated":
+    open(target, "wb").write({pdf!r}[:60])
+if behaviour == "no-pages":
+    open(target, "wb").write(b"%PDF-1.4\\ntrailer<<>>\\n%%EOF\\n")
+if behaviour == "good":
+    open(target, "wb").write({pdf!r})
+"""
+CHROMIUM_FAILURES = {
+    "crash": "pdf: Chromium exited with status 139: Received signal 11 SEGV_MAPERR for /ja/print/; "
+             "the previous site and its PDFs are unchanged.",
+    "hang": "pdf: Chromium did not finish within 3 s for /ja/print/; the previous site and its "
+            "PDFs are unchanged.",
+    "writes-nothing": "pdf: Chromium wrote no PDF for /ja/print/; the previous site and its PDFs "
+                      "are unchanged.",
+    "not-a-pdf": "pdf: Chromium wrote a file that is not a PDF for /ja/print/; the previous site "
+                 "and its PDFs are unchanged.",
+    "truncated": "pdf: Chromium's PDF is truncated (no end-of-file marker) for /ja/print/; the "
+                 "previous site and its PDFs are unchanged.",
+    "no-pages": "pdf: Chromium's PDF has no pages for /ja/print/; the previous site and its PDFs "
+                "are unchanged.",
+}
+
+
+def fake_chromium(folder: Path, behaviour: str) -> Path:
+    path = folder / f"chromium-{behaviour}"
+    path.write_text(FAKE_CHROMIUM.format(python=sys.executable, behaviour=behaviour,
+                                         pid_file=str(folder / "helper.pid"), pdf=MINIMAL_PDF))
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def printed_site(project, tmp_path):
+    """A site with both PDFs, printed by a Chromium that works: (content, out, tree)."""
+    from conftest import tree_bytes
+    content = project()
+    out = tmp_path / "site"
+    env = {**os.environ, "CHROMIUM": str(fake_chromium(tmp_path, "good"))}
+    completed = run_pdf(content, out, env=env)
+    assert completed.returncode == 0, completed.stderr
+    assert (out / "ja" / "report.pdf").read_bytes() == MINIMAL_PDF
+    return content, out, tree_bytes(out)
+
+
+@pytest.mark.parametrize("behaviour", sorted(CHROMIUM_FAILURES))
+def test_a_failing_chromium_leaves_the_previous_site_and_pdfs(behaviour, printed_site, tmp_path):
+    from conftest import tree_bytes
+    content, out, before = printed_site
+    env = {**os.environ, "CHROMIUM": str(fake_chromium(tmp_path, behaviour))}
+    completed = run_pdf(content, out, "--timeout", "3", env=env)
+    assert completed.returncode == 1
+    assert [line for line in completed.stderr.splitlines()
+            if not line.startswith("pdf: warning:")] == [CHROMIUM_FAILURES[behaviour]]
+    assert tree_bytes(out) == before  # the pages still link PDFs that are there
+    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".site")) == []
+
+
+def test_a_hung_chromium_and_its_helpers_are_ended(printed_site, tmp_path):
+    content, out, _ = printed_site
+    env = {**os.environ, "CHROMIUM": str(fake_chromium(tmp_path, "hang"))}
+    assert run_pdf(content, out, "--timeout", "3", env=env).returncode == 1
+    helper = int((tmp_path / "helper.pid").read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and Path(f"/proc/{helper}").exists() \
+            and "Z" not in Path(f"/proc/{helper}/stat").read_text().split()[2]:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{helper}").exists() or \
+        "Z" in Path(f"/proc/{helper}/stat").read_text().split()[2], "Chromium's helper outlived it"
