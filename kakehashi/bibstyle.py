@@ -25,6 +25,7 @@ from pybtex.style.names import BaseNameStyle
 from pybtex.style.template import FieldIsMissing, first_of, join, node, optional, sentence
 
 TEX_SYNTAX = re.compile(r"[\\{}$~%&#^_`]|--|''|\s\s|[\t\n]")  # text without it needs no decoding
+LANG_TAG = "lang-"  # a pseudo tag the HTML backend writes as <span lang="…">
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 JAPANESE_LANGUAGES = {"japanese", "ja", "jpn", "日本語"}
 SAFE_SCHEMES = ("http://", "https://")
@@ -182,7 +183,7 @@ def title(children, context):
     """Title and subtitle in the entry's quotes, never re-cased; if unconfirmed, a description."""
     entry = context["entry"]
     if title_unconfirmed(entry):
-        return Text(describe_untitled(entry, context["style"].language))
+        return in_page_language(context, describe_untitled(entry, context["style"].language))
     language = entry_language(entry)
     main = field("title").format_data(context)
     subtitle = optional[field("subtitle")].format_data(context)
@@ -194,6 +195,14 @@ def title(children, context):
     return Text(work[0], whole, work[1]) if work else Tag("em", whole)
 
 
+def in_page_language(context, *parts) -> Text:
+    """Parts written in the page's language; marked with its `lang` inside a foreign entry."""
+    page = context["style"].language
+    if entry_language(context["entry"]) == page:
+        return Text(*parts)
+    return Tag(f"{LANG_TAG}{page}", *parts)
+
+
 @node
 def english_title(children, context):
     """`[English title]` for a Japanese source on the English page."""
@@ -202,7 +211,7 @@ def english_title(children, context):
             title_unconfirmed(entry):
         return Text()
     english = optional[field("englishtitle")].format_data(context)
-    return Text(" [", english, "]") if english else Text()
+    return Text(" ", in_page_language(context, "[", english, "]")) if english else Text()
 
 
 @node
@@ -325,7 +334,8 @@ def links(children, context):
         ui = UI[style.language]
         stamp = re.sub(r"\D", "", visited)[:8]
         archive = HRef(f"https://web.archive.org/web/{stamp}/{url}", ui["archived"])
-        note = Text(ui["accessed"], " ", format_date(visited, style.language), punct["sep"], archive)
+        note = in_page_language(context, ui["accessed"], " ", format_date(visited, style.language),
+                                punct["sep"], archive)
         text = Text(text, punct["open"], note, punct["close"])
     return text
 
@@ -410,6 +420,12 @@ class HtmlBackend(PybtexHtmlBackend):
 
     def format_protected(self, text):
         return text
+
+    def format_tag(self, tag_name, text):
+        """Tags as pybtex writes them, and `lang-xx` as a span in that language."""
+        if tag_name.startswith(LANG_TAG):
+            return f'<span lang="{tag_name[len(LANG_TAG):]}">{text}</span>' if text else ""
+        return super().format_tag(tag_name, text)
 
     @staticmethod
     def format_href(url, text, external=False):

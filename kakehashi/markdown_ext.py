@@ -102,10 +102,16 @@ class CitationInlineProcessor(InlineProcessor):
                                              "id": f"{anchor}-pop"})
         bibliography = self.extension.bibliography_href
         items = "".join(f'<span class="cite-pop-item"><a href="{bibliography}#{ref_id(key)}">'
-                        f"[{n}]</a> {state.entries[key].html_plain}</span>"
+                        f"[{n}]</a> {self.entry_html(state.entries[key])}</span>"
                         for n, key in sorted(by_number.items()))
         pop.text = self.md.htmlStash.store(items)
         return sup
+
+    def entry_html(self, entry: FormattedEntry) -> str:
+        """A formatted entry for the popover, marked with its language where it differs."""
+        if entry.language == self.extension.language:
+            return entry.html_plain
+        return f'<span lang="{entry.language}">{entry.html_plain}</span>'
 
     def link(self, parent: etree.Element, key: str, number: int, anchor: str) -> etree.Element:
         """One number linking to its bibliography entry."""
@@ -167,10 +173,11 @@ def wrap_tables(root: etree.Element) -> None:
 class CitationExtension(Extension):
     """Owns the per-document state; `prepare` before converting, `reset` clears."""
 
-    def __init__(self, index: CitationIndex, bibliography_href: str):
+    def __init__(self, index: CitationIndex, bibliography_href: str, language: str):
         super().__init__()
         self.index = index
         self.bibliography_href = bibliography_href
+        self.language = language  # the page's; entries in another language are marked so
         self.entries: dict[str, FormattedEntry] = {}
         self.slug = ""
         self.reset()
@@ -198,7 +205,7 @@ def ref_id(key: str) -> str:
 
 def make_markdown(index: CitationIndex, language: str) -> tuple[markdown.Markdown, CitationExtension]:
     """One Markdown converter for a page language, reused for every section."""
-    citations = CitationExtension(index, bibliography_href="../bibliography/")
+    citations = CitationExtension(index, bibliography_href="../bibliography/", language=language)
     md = markdown.Markdown(
         extensions=["footnotes", "tables", "toc", "attr_list", "fenced_code", "sane_lists",
                     citations],

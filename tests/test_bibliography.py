@@ -55,9 +55,9 @@ def test_english_online_source_on_japanese_page(entries):
     assert entries["ja"]["altman-memo"].html == (
         "The Information. “Altman Memo Forecasts &#x27;Rough Vibes&#x27; Due to Resurgent "
         "Google”. 20 November 2025. <a href=\"https://www.theinformation.com/articles/altman-memo\">"
-        "https://www.theinformation.com/articles/altman-memo</a> (閲覧日 2025年11月24日, "
+        "https://www.theinformation.com/articles/altman-memo</a> (<span lang=\"ja\">閲覧日 2025年11月24日, "
         "<a href=\"https://web.archive.org/web/20251124/https://www.theinformation.com/articles/"
-        "altman-memo\">アーカイブ</a>).")
+        "altman-memo\">アーカイブ</a></span>).")
 
 
 def test_japanese_source_on_japanese_page(entries):
@@ -72,10 +72,10 @@ def test_japanese_source_on_english_page(entries):
     """「」 and the Japanese date kept, the English title in brackets, English labels."""
     html = entries["en"]["yamada-2025"].html
     assert html == (
-        "山田太郎「生成AIの現状と課題」 [The State and Challenges of Generative AI]。2025年11月1日。"
-        "<a href=\"https://example.jp/yamada/ai\">https://example.jp/yamada/ai</a>（Accessed 12 "
-        "November 2025、<a href=\"https://web.archive.org/web/20251112/https://example.jp/yamada/"
-        "ai\">archived copy</a>）。")
+        "山田太郎「生成AIの現状と課題」 <span lang=\"en\">[The State and Challenges of Generative AI]</span>"
+        "。2025年11月1日。<a href=\"https://example.jp/yamada/ai\">https://example.jp/yamada/ai</a>（"
+        "<span lang=\"en\">Accessed 12 November 2025、<a href=\"https://web.archive.org/web/20251112/"
+        "https://example.jp/yamada/ai\">archived copy</a></span>）。")
     assert "1 November 2025" not in html
     assert '<a href="https://web.archive.org/web/20251112/https://example.jp/yamada/ai">' \
            "archived copy</a>" in html
@@ -270,13 +270,14 @@ def test_technical_reports_show_type_number_institution_and_date(tmp_path, monke
     rfc = ('F. Yergeau. “UTF-8, a transformation format of ISO 10646”. RFC 3629, Internet '
            'Engineering Task Force, November 2003. <a href="https://www.rfc-editor.org/rfc/rfc3629">'
            'https://www.rfc-editor.org/rfc/rfc3629</a> <a href="https://doi.org/10.17487/RFC3629">'
-           'doi:10.17487/RFC3629</a> ({accessed}, <a href="https://web.archive.org/web/20251112/'
-           'https://www.rfc-editor.org/rfc/rfc3629">{archived}</a>).')
-    labels = {"en": ("Accessed 12 November 2025", "archived copy"),
-              "ja": ("閲覧日 2025年11月12日", "アーカイブ")}
-    for language, (accessed, archived) in labels.items():
+           'doi:10.17487/RFC3629</a> ({open}{accessed}, <a href="https://web.archive.org/web/20251112/'
+           'https://www.rfc-editor.org/rfc/rfc3629">{archived}</a>{close}).')
+    labels = {"en": ("Accessed 12 November 2025", "archived copy", "", ""),
+              "ja": ("閲覧日 2025年11月12日", "アーカイブ", '<span lang="ja">', "</span>")}
+    for language, (accessed, archived, opening, closing) in labels.items():
         entries = formatted(bibliography, language)
-        assert entries["rfc3629"].html == rfc.format(accessed=accessed, archived=archived)
+        assert entries["rfc3629"].html == rfc.format(accessed=accessed, archived=archived,
+                                                     open=opening, close=closing)
         assert {key: entries[key].text for key in same_on_both_pages} == same_on_both_pages
 
 
@@ -361,28 +362,28 @@ def test_unconfirmed_title_is_shown_as_a_bracketed_description(tmp_path, monkeyp
         "pdf": '[PDF document on citizen.org]. Public Citizen. <a href="https://www.citizen.org/wp-content/'
                'uploads/Sor2_Letter_11.10.25.pdf">https://www.citizen.org/wp-content/uploads/'
                'Sor2_Letter_11.10.25.pdf</a>.',
-        "ja-page": '[Web page on note.com]。note、2025年11月1日。<a href="https://note.com/daka1/n/'
-                   'n7b0ce77348f4">https://note.com/daka1/n/n7b0ce77348f4</a>（Accessed 12 November '
-                   '2025、<a href="https://web.archive.org/web/20251112/https://note.com/daka1/n/'
-                   'n7b0ce77348f4">archived copy</a>）。',
+        "ja-page": '<span lang="en">[Web page on note.com]</span>。note、2025年11月1日。<a href="https://'
+                   'note.com/daka1/n/n7b0ce77348f4">https://note.com/daka1/n/n7b0ce77348f4</a>（<span '
+                   'lang="en">Accessed 12 November 2025、<a href="https://web.archive.org/web/20251112/'
+                   'https://note.com/daka1/n/n7b0ce77348f4">archived copy</a></span>）。',
         "no-url": "Jane Doe. [Title not confirmed]. Example Press, 2020.",
     }
     assert ja == {
-        "slug-title": '［higes.substack.comのウェブページ］. higes (Substack). <a href="https://higes.'
+        "slug-title": '<span lang="ja">［higes.substack.comのウェブページ］</span>. higes (Substack). <a href="https://higes.'
                       'substack.com/p/will-scaling-laws-hold-2025-and-the">https://higes.substack.com/'
                       'p/will-scaling-laws-hold-2025-and-the</a>.',
-        "video": '［youtube.comの動画］. YouTube. <a href="https://www.youtube.com/watch?v=2SIShh55xbU">'
+        "video": '<span lang="ja">［youtube.comの動画］</span>. YouTube. <a href="https://www.youtube.com/watch?v=2SIShh55xbU">'
                  'https://www.youtube.com/watch?v=2SIShh55xbU</a>.',
-        "post": '［x.comの投稿］. X (@kimmonismus), 21 November 2025. <a href="https://x.com/kimmonismus/'
+        "post": '<span lang="ja">［x.comの投稿］</span>. X (@kimmonismus), 21 November 2025. <a href="https://x.com/kimmonismus/'
                 'status/1991806941350559901">https://x.com/kimmonismus/status/1991806941350559901</a>.',
-        "pdf": '［citizen.orgのPDF文書］. Public Citizen. <a href="https://www.citizen.org/wp-content/'
+        "pdf": '<span lang="ja">［citizen.orgのPDF文書］</span>. Public Citizen. <a href="https://www.citizen.org/wp-content/'
                'uploads/Sor2_Letter_11.10.25.pdf">https://www.citizen.org/wp-content/uploads/'
                'Sor2_Letter_11.10.25.pdf</a>.',
         "ja-page": '［note.comのウェブページ］note、2025年11月1日。<a href="https://note.com/daka1/n/'
                    'n7b0ce77348f4">https://note.com/daka1/n/n7b0ce77348f4</a>（閲覧日 2025年11月12日、'
                    '<a href="https://web.archive.org/web/20251112/https://note.com/daka1/n/'
                    'n7b0ce77348f4">アーカイブ</a>）。',
-        "no-url": "Jane Doe. ［題名未確認］. Example Press, 2020.",
+        "no-url": 'Jane Doe. <span lang="ja">［題名未確認］</span>. Example Press, 2020.',
     }
     for language in ("ja", "en"):
         for entry in formatted(bibliography, language).values():
@@ -422,7 +423,7 @@ def test_no_access_note_or_dated_archive_without_urldate(tmp_path, monkeypatch):
         '山田太郎「生成AIの現状と課題」2025年11月1日。<a href="https://example.jp/yamada/ai">'
         "https://example.jp/yamada/ai</a>。")
     assert en["ja-undated"].html == (
-        '山田太郎「生成AIの現状と課題」 [The State and Challenges of Generative AI]。2025年11月1日。'
+        '山田太郎「生成AIの現状と課題」 <span lang="en">[The State and Challenges of Generative AI]</span>。2025年11月1日。'
         '<a href="https://example.jp/yamada/ai">https://example.jp/yamada/ai</a>。')
     for entries in (ja, en):
         for entry in entries.values():

@@ -16,7 +16,7 @@ from kakehashi.diagnostics import Diagnostics
 from kakehashi.markdown_ext import make_markdown, render_markdown
 from kakehashi.site import BuildOptions, build
 
-CITE_POP = re.compile(r'<span class="cite-pop"[^>]*>(?:<span class="cite-pop-item">.*?</span>)*</span>')
+CITE_POP = re.compile(r'<span class="cite-pop"[^>]*>.*?(?=</sup>)')  # the popover ends the group
 CITE_SUP = re.compile(r'<sup class="cite" id="[^"]*">(.*?)</sup>')
 TAG = re.compile(r"<[^>]+>")
 
