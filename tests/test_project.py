@@ -199,8 +199,10 @@ def test_pip_install_gives_a_kakehashi_command(tmp_path):
 ])
 def test_make_targets_pass_the_settings_through(target, settings, expected):
     require(shutil.which("make") is not None, "make is not installed (Debian: apt-get install make)")
-    completed = subprocess.run(["make", "-n", "-o", ".venv/.installed", target, *settings],
-                               cwd=ROOT, capture_output=True, text=True, timeout=60)
+    environment = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    completed = subprocess.run(["make", "--no-print-directory", "-n", "-o", ".venv/.installed",
+                                target, *settings], cwd=ROOT, capture_output=True, text=True,
+                               timeout=60, env=environment)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines()[-1].rstrip() == expected.rstrip()
 
