@@ -21,6 +21,9 @@ HTML_BLOCK = re.compile(r"^<(address|article|aside|blockquote|details|dialog|div
                         r"figure|footer|form|h[1-6]|header|hr|nav|ol|p|pre|section|table|ul|"
                         r"script|style|iframe|canvas|video|audio)\b.*?(?:</\1>[^\n]*$|\n\s*\n|\Z)",
                         re.MULTILINE | re.DOTALL | re.IGNORECASE)
+LINK_DESTINATION = re.compile(r"(?<=\])\((?:<[^>\n]*>|[^()\s]*(?:\([^()\s]*\)[^()\s]*)*)"
+                              r"(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?\s*\)")
+AUTOLINK = re.compile(r"<(?:https?|ftp|mailto):[^>\s]*>")
 FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\n]+)\]:", re.MULTILINE)
 LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d+[.)])\s")
 NESTED_LINE = re.compile(r"^((?:[ \t]*>)*)([ \t]*)(?:[-*+]|\d+[.)])?")
@@ -33,7 +36,7 @@ class SourceMap:
     """One section body, and which of its characters Markdown reads as prose."""
 
     text: str  # the raw Markdown
-    masked: str  # the same text with code, raw HTML and comments as spaces (line breaks kept)
+    masked: str  # the text with code, raw HTML, comments and link addresses as spaces
     definitions: tuple[tuple[str, int], ...]  # (label, offset) of each footnote definition
 
     @property
@@ -44,11 +47,6 @@ class SourceMap:
     def citation_text(self) -> str:
         """The masked text with footnote-definition labels blanked too (they cite nothing)."""
         return FOOTNOTE_DEFINITION.sub(blank, self.masked)
-
-    def is_code_line(self, line: int) -> bool:
-        """Whether a 0-based line lies wholly in code or raw HTML (nothing of it is prose)."""
-        lines = self.text.split("\n")
-        return bool(lines[line].strip()) and not self.masked.split("\n")[line].strip()
 
 
 def blank(match: re.Match) -> str:
@@ -63,6 +61,7 @@ def scan_source(text: str) -> SourceMap:
     masked = HTML_COMMENT.sub(blank, masked)
     masked = HTML_BLOCK.sub(blank, masked)
     masked = CODE_SPAN.sub(blank, masked)
+    masked = AUTOLINK.sub(blank, LINK_DESTINATION.sub(blank, masked))  # addresses are not prose
     definitions = tuple((m[1], m.start()) for m in FOOTNOTE_DEFINITION.finditer(masked))
     return SourceMap(text, masked, definitions)
 

@@ -384,6 +384,14 @@ def test_scanner_and_extension_agree_on_the_real_content(tmp_path):
     "Paragraph.\n\n    indented [^altman-memo]\n\nAfter.[^doe-2023]\n",
     "Escaped \\[^altman-memo] text.[^doe-2023]\n",
     "<div>\n[^altman-memo]\n</div>\n\nAfter.[^doe-2023]\n",
+    # a definition Markdown does not see (raw HTML, a comment, code) defines nothing
+    "Cited[^doe-2023].\n\n<div>\n[^doe-2023]: not a definition\n</div>\n",
+    "Cited[^doe-2023].\n\n<!--\n[^doe-2023]: not a definition\n-->\n",
+    "Cited[^doe-2023].\n\n```\n[^doe-2023]: not a definition\n```\n",
+    "Cited[^altman-memo] <!-- [^doe-2023] --> and `[^smith-2024]`.[^yamada-2025]\n",
+    "> quoted[^altman-memo]\n>\n> > nested[^doe-2023]\n\n1. one[@smith-2024]\n   - two[^yamada-2025]\n",
+    "Brackets [x] [^altman-memo] [link](https://example.org/[^doe-2023]) after.\n",
+    "Text[^altman-memo][^doe-2023] (a[^smith-2024])\n\n  Indented two spaces[^yamada-2025].\n",
 ])
 def test_scanner_and_extension_agree_on_tricky_markdown(project, tmp_path, body):
     content = project({"sections/03-conclusion.en.md": section_file(body, "Conclusion")})
