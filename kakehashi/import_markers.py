@@ -1,20 +1,22 @@
-"""Parse stage of `import`: an exported report's source list, citation markers and headings.
+"""Parse stage of `import`: every citation marker of a report, from one table of forms.
 
-Takes the report's lines; gives frozen `SourceItem`s (the numbered list of URLs, repaired),
-`Marker`s (every citation marker with its line, column and reading, or its candidate
-readings when it has more than one) and `Heading`s (Markdown or recognised plain-text
-headings with a level). Nothing here decides keys or writes files: that is `importer.py`.
+Takes the report's lines as `import_layout.py` masked them (no code, maths or comments)
+and the labels its source list gives; gives a frozen `Marker` for each marker with its
+line, column and reading, or its candidate readings when it has more than one. Each form
+is one row of `FORMS`: its name, its pattern, how it reads its numbers and whether that
+reading is certain. Bare digits (a plain-text export's flattened superscripts) are read
+only when the report uses no other form, and are certain only where a careful reader
+would take them for a citation; everything less certain is listed, never guessed.
 """
 
 from __future__ import annotations
 
-import datetime
 import re
 from dataclasses import dataclass
 from itertools import islice
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from typing import Callable
 
-from .diagnostics import Diagnostics
+from .import_text import repair_url
 
 NUMBER = r"\d{1,15}(?!\d)"
 NUMS = rf"{NUMBER}(?:\s*[-–—~〜]\s*{NUMBER})?(?:\s*[,，、;]\s*{NUMBER}(?:\s*[-–—~〜]\s*{NUMBER})?)*"
@@ -24,86 +26,29 @@ SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 CIRCLED = {**{chr(0x2460 + i): i + 1 for i in range(20)},
            **{chr(0x3251 + i): i + 21 for i in range(15)},
            **{chr(0x32B1 + i): i + 36 for i in range(15)}}
-MARKER = re.compile("|".join([
-    rf"(?P<paren_link>\(\s*\[(?P<pl>{NUMS})\]\((?P<plu>{LINK_TARGET})\)\s*\))",
-    rf"(?P<named>\(\s*{NAMED_LINK}(?:\s*[,;、]\s*{NAMED_LINK})*\s*\))",
-    rf"(?P<link>\[(?P<ln>{NUMS})\]\((?P<lu>{LINK_TARGET})\))",
-    rf"(?P<escaped>\[\\\[(?P<en>{NUMS})\\\]\](?:\({LINK_TARGET}\))?)",
-    rf"(?P<caret_group>\^\{{(?P<cg>(?:\[\s*{NUMS}\s*\]\s*)+)\}})",
-    rf"(?P<caret>\^\[(?P<cn>{NUMS})\])",
-    rf"(?P<sup><(?i:sup)>\s*\[?\s*(?P<sn>{NUMS})\s*\]?\s*</(?i:sup)>)",
-    rf"(?P<lenticular>【\s*(?P<lt>{NUMS})\s*(?:†[^】\n]{{0,200}})?】)",
-    rf"(?P<cite>\[(?i:cite):\s*(?P<ct>{NUMS})\s*\])",
-    r"(?P<cite_start>\[(?i:cite_start)\])",
-    rf"(?P<footnote>\[\^(?P<fn>{NUMBER})\](?!:))",
-    rf"(?P<reflink>\[(?=[^\[\]\n]*[^\d\s,\[\]\\^])(?P<rt>[^\[\]\n]+)\]\[(?P<rn>{NUMBER})\])",
-    r"(?P<skip>!?\[[^\[\]\n]*\]\([^)\n]*\)|<?https?://[^\s<>]*>?|www\.[^\s<>]+)",
-    rf"(?P<bracket>\[\s*(?P<bn>{NUMS})\s*\])",
-    rf"(?P<superscript>[{SUPERSCRIPTS}]+(?:[˒,⁻][{SUPERSCRIPTS}]+)*)",
-    rf"(?P<circled>[{''.join(CIRCLED)}])",
-    rf"(?P<broken>\^\{{|\^\[\s*\d|\[\\\[|【\s*\d|<(?i:sup)>\s*\[?\d|\[\s*{NUMS}\s*[,;]?\s*$)",
-]))
-MARKER_START = re.compile(rf"[\[(^<【{SUPERSCRIPTS}{''.join(CIRCLED)}]|https?://|www\.")
-FORM_NAMES = {"paren_link": "([n](url))", "named": "([site](url))", "link": "[n](url)",
-              "escaped": "[\\[n\\]](#)", "caret_group": "^{[n]}", "caret": "^[n]",
-              "sup": "<sup>n</sup>", "lenticular": "【n】", "cite": "[cite: n]",
-              "footnote": "[^n]", "reflink": "[text][n]", "bracket": "[n]",
-              "superscript": "superscript digits", "circled": "circled number"}
 RANGE_DASHES = "-–—~〜"
 MAX_RANGE = 100
 MAX_RUN = 12
 MAX_READINGS = 12
 YEARS = range(1800, 2200)
-
-FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-CODE_SPAN = re.compile(r"``[^\n]+?``|`[^`\n]+`")
-HTML_COMMENT = re.compile(r"<!--.*?-->")
-ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
-SOURCES_HEADING = re.compile(
-    r"^\s*(?:#{1,6}\s*)?(?:\*\*|__)?\s*(works cited|sources|references|bibliography|citations|"
-    r"sources cited|参考文献|参考資料|出典|引用文献|情報源|参照元|ソース)\s*[:：]?\s*(?:\*\*|__)?"
-    r"\s*(?:[(（]\s*(?P<note>[^)）]*)[)）])?\s*$", re.IGNORECASE)
-DEFINITION = re.compile(rf"^ {{0,3}}\[(?P<caret>\^?)(?P<n>{NUMBER})\]:[ \t]*(?P<rest>.*)$")
-NUMBERED_ITEM = re.compile(rf"^\s*(?:(?P<a>{NUMBER})[.)]|\[(?P<b>{NUMBER})\]|\((?P<c>{NUMBER})\)|"
-                           rf"【(?P<d>{NUMBER})】)\s*(?P<rest>.*)$")
-BULLET_ITEM = re.compile(r"^\s*[-*+•・]\s+(?P<rest>.*)$")
-LIST_LINE = re.compile(r"^\s*(?:[-*+•・>|]|\d+[.)]\s)")
-URL_START = re.compile(r"https?://|www\.", re.IGNORECASE)
-LINK_TEXT = re.compile(r"\[((?:\\.|[^\]\\\n])*)\]\(\s*<?(?=https?://|www\.)", re.IGNORECASE)
-ANGLE_URL = re.compile(r"<((?:https?://|www\.)[^>\n]+)>", re.IGNORECASE)
-BARE_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"]+", re.IGNORECASE)
-MONTHS = {name: index for index, names in enumerate(
-    ["jan january", "feb february", "mar march", "apr april", "may", "jun june", "jul july",
-     "aug august", "sep sept september", "oct october", "nov november", "dec december"], 1)
-    for name in names.split()}
-MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
-DATE = (rf"(?:(?P<y1>\d{{4}})[-/.](?P<m1>\d{{1,2}})[-/.](?P<d1>\d{{1,2}})|"
-        rf"(?P<y2>\d{{4}})年\s*(?P<m2>\d{{1,2}})月\s*(?P<d2>\d{{1,2}})日|"
-        rf"(?P<n3>{MONTH})\.?\s+(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y3>\d{{4}})|"
-        rf"(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<n4>{MONTH})\.?,?\s+(?P<y4>\d{{4}}))")
-ACCESSED = re.compile(
-    rf"[,;(（]?\s*(?:(?:last\s+)?(?:accessed|retrieved|viewed)(?:\s+on)?|閲覧日?|アクセス日?|参照日|"
-    rf"取得日)\s*[:：]?\s*{DATE}\s*[)）]?\.?", re.IGNORECASE)
-TRACKING = re.compile(r"^(?:utm_[^=]*|fbclid|gclid|mc_cid|mc_eid)$", re.IGNORECASE)
-URL_SAFE = ":/?#@!$&'()*+,;=%~"
-TRAILING = ".,;:!?'\"」』）>]*"
-TITLE_TRIM = " \t-–—:|,;.*_"
-QUOTES = [("“", "”"), ('"', '"'), ("'", "'"), ("‘", "’"), ("(", ")"), ("（", "）")]
-SMALL_WORDS = set("a an and as at but by for from in into of on or the to vs via with".split())
-SENTENCE_END = tuple("。．.!?！？:：;；,、，…")
-
-
-@dataclass(frozen=True)
-class SourceItem:
-    """One entry of the report's source list."""
-
-    number: int  # the number markers use for it (its position, for unnumbered lists)
-    url: str | None  # repaired and percent-encoded; None when the item gives no URL
-    title: str | None  # the list's own text for it, when it gives one
-    site: str | None  # the site or publisher the list names after the title, if any
-    accessed: str | None  # ISO date of its "accessed" note
-    line: int  # 1-based line of the item in the report
-    col: int  # 1-based column of the item's text
+KANA_KANJI = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
+CLOSERS = ")）」』\"”’'\\]"
+NUMBER_WORDS = set(
+    "page pages p pp vol volume no nr number chapter ch section sec part step phase stage level "
+    "version ver v fig figure table tab eq equation item rule case grade tier type model class "
+    "article art top over under about around than to from of by at in on for with and or nearly "
+    "almost only just least most up per every each first last next past the a an all any some "
+    "windows python ios android iphone gpt llama gemini claude web is are was were be been became "
+    "reach reached hit rose fell grew totalled totaled equals equal approximately roughly".split())
+JA_PREFIXES = ("第", "約", "計", "全", "各", "毎", "同", "総", "例", "図", "表", "式", "章", "節", "項",
+               "問", "案", "号", "版", "残り", "上位", "下位", "最大", "最小", "平均", "合計", "レベル",
+               "ステップ", "フェーズ", "パート", "バージョン", "年", "月", "日", "時", "No", "Vol")
+COUNTER_AFTER = re.compile(
+    r"^[ \u3000]?(?:[%％°‰]|[年月日時分秒倍人件個社回台本枚円元ドル位度歳名点章節項号巻頁割万億兆千百つヶか]|"
+    r"ページ|ポイント|パーセント|(?:percent|per|times|x|years?|months?|weeks?|days?|hours?|minutes?|"
+    r"seconds?|people|million|billion|trillion|thousand|[kmgt]b|kg|km|ms|mph)\b)", re.IGNORECASE)
+ABBREVIATION = re.compile(r"(?:\b(?:fig|no|nr|vol|pp?|eq|sec|ch|vs?|ver|art|ref|tab|op|cf|e\.g|i\.e)"
+                          r"|\d)\.$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -113,11 +58,12 @@ class Marker:
     line: int  # 1-based line in the report
     start: int  # 0-based character offset of the marker in its line
     end: int  # offset just after it
-    form: str  # the kind of marker (a key of FORM_NAMES), or "broken" / "debris"
-    numbers: tuple[int, ...]  # the certain reading, deduplicated; empty when there is none
-    readings: tuple[tuple[int, ...], ...]  # candidate readings when it is ambiguous
+    form: str  # the name of its row in FORMS, or "broken" / "debris"
+    labels: tuple[str, ...]  # the certain reading: source labels ("12", "1_3"); empty when none
+    readings: tuple[tuple[str, ...], ...] = ()  # candidate readings when it is not certain
     links: tuple[tuple[str, str], ...] = ()  # (text, url) of named links and [n](url)
     text: str = ""  # the link text a [text][n] marker keeps
+    why: str = ""  # what makes bare digits uncertain ("after a closing bracket")
 
     @property
     def col(self) -> int:
@@ -125,221 +71,247 @@ class Marker:
 
 
 @dataclass(frozen=True)
-class Heading:
-    """A heading line of the report."""
+class Context:
+    """What a form's reader may look at around a match."""
 
-    line: int  # 1-based line
-    level: int  # 1 = the report's title, 2 = a section, 3+ = inside a section
-    text: str  # the heading without its marks
+    line: str  # the masked line
+    known: frozenset[str]  # the labels of the source list
+    top: int  # the highest numbered label of the list (0 when there is none)
+    bare: bool  # whether bare digits are this report's markers
+    table: bool  # whether the line is a table row or cell
+    lint: bool = False  # `check` reads finished sections: bare digits only in their certain shapes
 
 
 @dataclass(frozen=True)
-class SourceList:
-    """The report's source list and where it sits."""
+class Reading:
+    """What a reader makes of a match."""
 
-    items: tuple[SourceItem, ...]  # in list order
-    lines: frozenset[int]  # 1-based lines that belong to the list (not body text)
-    accessed: str | None  # a report-wide "accessed" date, if the list gives one
-
-
-def code_lines(lines: list[str]) -> frozenset[int]:
-    """1-based numbers of the lines inside fenced code blocks (fences included)."""
-    inside, fence, found = False, "", set()
-    for number, line in enumerate(lines, 1):
-        match = FENCE.match(line)
-        if inside:
-            found.add(number)
-            if match and match[1][0] == fence[0] and len(match[1]) >= len(fence):
-                inside = False
-        elif match:
-            inside, fence = True, match[1]
-            found.add(number)
-    return frozenset(found)
+    labels: tuple[str, ...] = ()  # the certain reading
+    readings: tuple[tuple[str, ...], ...] = ()  # the candidates, when it has no certain one
+    links: tuple[tuple[str, str], ...] = ()  # (text, url) of the links it holds
+    text: str = ""  # link text to keep ([text][n])
+    kind: str = ""  # "broken" or "debris" instead of the form's own name
+    why: str = ""  # where uncertain bare digits stand
 
 
-def parse_source_list(lines: list[str], code: frozenset[int], path: str,
-                      diag: Diagnostics) -> SourceList:
-    """Find the source list: `[n]: …` definitions, a 'References' heading, or a trailing list."""
-    entries: dict[int, tuple[int, str, int]] = {}  # line → (number or 0, item text, column)
-    taken: set[int] = set()
-    for number, line in enumerate(lines, 1):
-        if number not in code and (match := DEFINITION.match(line)):
-            text, follow = match["rest"], number
-            while match["caret"] and follow < len(lines) and lines[follow].startswith(("    ", "\t")):
-                text, follow = f"{text} {lines[follow].strip()}", follow + 1
-            entries[number] = (int(match["n"]), text, match.start("rest") + 1)
-            taken.update(range(number, follow + 1))
-    heading = next((n for n in range(len(lines), 0, -1) if n not in code
-                    and SOURCES_HEADING.match(lines[n - 1])
-                    and any(URL_START.search(line) or NUMBERED_ITEM.match(line) for line in lines[n:])),
-                   None)
-    accessed = None
-    if heading:
-        accessed = parse_date(SOURCES_HEADING.match(lines[heading - 1])["note"] or "")
-        last = None
-        for number in range(heading, len(lines) + 1):
-            line = lines[number - 1]
-            if number > heading and ATX_HEADING.match(line):
-                break
-            taken.add(number)
-            if number == heading or number in entries or not line.strip():
-                continue
-            if item := list_item(line):
-                entries[number], last = item, number
-            elif last is not None:
-                entries[last] = (entries[last][0], f"{entries[last][1]} {line.strip()}", entries[last][2])
-            elif ACCESSED.search(line):
-                accessed = accessed or parse_date(line)
-    else:
-        first = None
-        for number in range(len(lines), 0, -1):
-            line = lines[number - 1]
-            if number in entries or not line.strip():
-                continue
-            if number in code or not URL_START.search(line) or not (item := list_item(line)):
-                break
-            entries[number], first = item, number
-        taken.update(range(first or len(lines) + 1, len(lines) + 1))
-    return SourceList(read_items(entries, path, diag), frozenset(taken), accessed)
+@dataclass(frozen=True)
+class Form:
+    """One way exporters write citation markers."""
+
+    name: str  # what markers and the summary call it
+    shown: str  # how the summary and `check` show it
+    pattern: str  # one regex; group `n` holds the numbers as written, `url` a link target
+    read: Callable[[re.Match, str, Context], Reading | None]  # its reading, None if no marker
+    certain: bool  # a single reading of this form is converted; else the marker is listed
+    lint: bool = True  # `check` reports it when a section still has it
 
 
-def list_item(line: str) -> tuple[int, str, int] | None:
-    """(its number or 0, its text, the text's column) when a line is a numbered or bulleted item."""
-    if match := NUMBERED_ITEM.match(line):
-        number = match["a"] or match["b"] or match["c"] or match["d"]
-        return int(number), match["rest"], match.start("rest") + 1
-    if match := BULLET_ITEM.match(line):
-        return 0, match["rest"], match.start("rest") + 1
+def group(match: re.Match, form: str, name: str) -> str | None:
+    """A named group of one form inside the combined pattern."""
+    return match.group(f"{form}__{name}")
+
+
+def read_numbers(match: re.Match, form: str, context: Context) -> Reading | None:
+    """`1, 2, 4-6` as labels; a malformed range is a broken marker."""
+    numbers = parse_numbers(group(match, form, "n"))
+    if numbers is None:
+        return Reading(kind="broken")
+    url = group(match, form, "url") if f"{form}__url" in match.re.groupindex else None
+    links = ((match[0], repair_url(url)),) if url else ()
+    text = group(match, form, "text") if f"{form}__text" in match.re.groupindex else ""
+    return Reading(tuple(map(str, numbers)), links=links, text=text or "")
+
+
+def read_bracket(match: re.Match, form: str, context: Context) -> Reading | None:
+    """`[1, 2]`, unless it is an index (`items[1]`), a year, an interval or holds a zero."""
+    start, end = match.span()
+    before, after = context.line[max(0, start - 40):start], context.line[end:end + 40]
+    if re.search(r"[A-Za-z_]\w*$", before) and re.match(r"[\w(=]|\.\w", after):
+        return None  # items[1].name
+    if re.search(r"(?:[∈=≤≥<>]|\b(?:range|interval|between)|区間|範囲)\s*$", before, re.IGNORECASE):
+        return None  # x ∈ [1, 5]
+    reading = read_numbers(match, form, context)
+    numbers = [int(n) for n in reading.labels] if reading and reading.labels else []
+    if 0 in numbers or numbers and all(n in YEARS and str(n) not in context.known for n in numbers):
+        return None  # [0, 1], [2025]
+    return reading
+
+
+def read_group(match: re.Match, form: str, context: Context) -> Reading | None:
+    """`^{[1][2]}`: every bracket's numbers."""
+    numbers = parse_numbers(",".join(re.findall(rf"\[\s*({NUMS})\s*\]", group(match, form, "n"))))
+    return Reading(tuple(map(str, numbers))) if numbers else Reading(kind="broken")
+
+
+def read_label(match: re.Match, form: str, context: Context) -> Reading | None:
+    """`[^12]`, `[^1_3]`: the label as written."""
+    return Reading((group(match, form, "n"),))
+
+
+def read_links(match: re.Match, form: str, context: Context) -> Reading | None:
+    """`([site](url), [site](url))`: each link's text and URL (its source is the URL)."""
+    links = re.findall(rf"\[([^\[\]\n]+)\]\(((?:https?://){LINK_TARGET})\)", match[0])
+    return Reading(links=tuple((text, repair_url(url)) for text, url in links))
+
+
+def read_nothing(match: re.Match, form: str, context: Context) -> Reading | None:
+    """A marker that names no number of the list (`citeturn0search3`)."""
+    return Reading(readings=((match[0],),))
+
+
+def read_debris(match: re.Match, form: str, context: Context) -> Reading | None:
+    """`[cite_start]`: the exporter's own bookkeeping, removed."""
+    return Reading(kind="debris")
+
+
+def read_broken(match: re.Match, form: str, context: Context) -> Reading | None:
+    """An unfinished marker (`^{[1][2]` without its brace)."""
+    return Reading(kind="broken")
+
+
+def read_skip(match: re.Match, form: str, context: Context) -> Reading | None:
+    """Links, images and URLs: nothing inside them is a marker."""
     return None
 
 
-def read_items(entries: dict[int, tuple[int, str, int]], path: str,
-               diag: Diagnostics) -> tuple[SourceItem, ...]:
-    """The list's items in order; unnumbered ones take their position; duplicates are errors."""
-    items: dict[int, SourceItem] = {}
-    for position, number in enumerate(sorted(entries), 1):
-        explicit, text, col = entries[number]
-        url, title, site, when = parse_item(text)
-        item = SourceItem(explicit or position, url, title, site, when, number, col)
-        first = items.get(item.number)
-        if first and first.url and first.url == item.url:
-            diag.warning(path, number, col, f"source {item.number} is listed twice with the same URL "
-                         f"(first on line {first.line}); the second is ignored", "import.duplicate-source")
-        elif first:
-            diag.error(path, number, col, f"source number {item.number} is listed twice (first on line "
-                       f"{first.line}) with different text; renumber the list so each number names "
-                       "one source", "import.duplicate-source")
-        else:
-            items[item.number] = item
-    return tuple(items.values())
+def read_superscripts(match: re.Match, form: str, context: Context) -> Reading | None:
+    """`¹`, `¹˒³`, `¹⁻³`; a run like `¹¹` has several readings; never an exponent."""
+    before = context.line[max(0, match.start() - 40):match.start()]
+    if re.search(r"(?:[\d^⁻⁺]|\d ?[A-Za-z]{1,2}|(?<![^\W\d_])[A-Za-zα-ωΑ-Ωа-яА-Я]|= ?[A-Za-z]{1,3})$",
+                 before):
+        return None  # 10², 10 m², x², σ², 10⁻⁶, E=mc²: a power or a unit
+    digits = match[0].translate(str.maketrans(SUPERSCRIPTS + "⁻˒", "0123456789-,"))
+    if re.search("[-,]", digits):
+        numbers = parse_numbers(digits)
+        return Reading(tuple(map(str, numbers))) if numbers else Reading(kind="broken")
+    if len(digits) == 1:
+        return Reading((digits,))
+    if len(digits) > MAX_RUN:
+        return Reading(kind="broken")
+    readings = digit_readings(digits, numeric(context.known))
+    if len(readings) == 1:
+        return Reading(readings[0])
+    return Reading(readings=readings or ((digits,),))
 
 
-def parse_item(text: str) -> tuple[str | None, str | None, str | None, str | None]:
-    """The URL, title, site name and accessed date of one list item's text."""
-    when = None
-    if note := ACCESSED.search(text):
-        when = parse_date(note[0])
-        text = text[:note.start()] + text[note.end():]
-    url, rest = None, text
-    if link := LINK_TEXT.search(text):
-        target, end = balanced_target(text, link.end())
-        url = repair_url(target.strip().strip("<>"))
-        label = link[1] if not URL_START.match(link[1].strip()) else ""
-        rest = f"{text[:link.start()]} {label} {text[end:]}"
-    elif angle := ANGLE_URL.search(text):
-        url = repair_url(angle[1])
-        rest = text[:angle.start()] + text[angle.end():]
-    elif bare := BARE_URL.search(text):
-        raw = trim_url(bare[0])
-        url = repair_url(raw)
-        rest = text[:bare.start()] + text[bare.start() + len(raw):]
-    rest = re.sub(r"(?<![\w*])[*_]([^*_\n]+)[*_](?![\w*])", r"\1", re.sub(r"\\(.)", r"\1", rest))
-    if quoted := re.search(r"[“\"]([^“”\"]+?)[.,]?[”\"]", rest):
-        if len(quoted[1].split()) >= 2:
-            return url, clean_title(quoted[1]), site_name(rest[:quoted.start()] + rest[quoted.end():]), when
-    if japanese := re.match(r"^\s*([^「『\s][^「『]{0,30}?)\s*[「『](.+)[」』]\s*[.,。、]?\s*$", rest):
-        return url, clean_title(japanese[2]), clean_title(japanese[1]), when
-    title = clean_title(rest)
-    if title and (split := re.match(r"^(.+?)\s+[|—]\s+([^|—]+)$", title)) and site_name(split[2]):
-        return url, clean_title(split[1]), site_name(split[2]), when
-    return url, title, None, when
+def read_circled(match: re.Match, form: str, context: Context) -> Reading | None:
+    """`④` ends a sentence as a citation would, but is no citation form: always listed."""
+    before, after = context.line[:match.start()], context.line[match.end():]
+    after_stop = re.search(rf"[。．.!?！？][{CLOSERS}]*$", before)
+    if not before.strip() or not after_stop and re.match(r"\s*[^\s、。，．,.;；)）」』\]]", after):
+        return None  # ① at a line's start or before words (not after a sentence): an enumeration
+    value, known = CIRCLED[match[0]], numeric(context.known)
+    readings = digit_readings(str(value), known) if value >= 10 else \
+        ((str(value),),) if value in known else ()
+    return Reading(readings=readings or ((str(value),),))  # ⑫: 12, or 2 after a stray ¹, or 1 and 2
 
 
-def site_name(text: str) -> str | None:
-    """Text that reads as a site or publisher name (capitalised words, no digits), or None."""
-    text = (clean_title(text) or "").strip()
-    words = text.split()
-    if not words or len(words) > 5 or re.search(r"\d|\.\w", text):
+def read_bare(match: re.Match, form: str, context: Context) -> Reading | None:
+    """Bare digits: certain at a sentence's end within the list's range, else listed or ignored."""
+    if not context.bare and not context.lint:
         return None
-    return text if all(w[0].isupper() or w in SMALL_WORDS or not w[0].isascii() for w in words) else None
-
-
-def balanced_target(text: str, start: int) -> tuple[str, int]:
-    """A link target from `start` up to its balancing ')' (spaces and parentheses allowed)."""
-    depth = 1
-    for index in range(start, len(text)):
-        if text[index] == "(" and text[index - 1] != "\\":
-            depth += 1
-        elif text[index] == ")" and text[index - 1] != "\\":
-            depth -= 1
-            if depth == 0:
-                return text[start:index], index + 1
-    return text[start:], len(text)
-
-
-def clean_title(text: str) -> str | None:
-    """A list item's leftover text as a title, or None when nothing meaningful is left."""
-    text = re.sub(r"\\(.)", r"\1", text)
-    text = re.sub(r"\s+", " ", text.replace("**", "").replace("__", "")).strip(TITLE_TRIM)
-    for opening, closing in QUOTES:
-        if len(text) > 1 and text[0] == opening and text[-1] == closing \
-                and closing not in text[1:-1]:
-            text = text[1:-1].strip()
-    text = text.strip(TITLE_TRIM)
-    return text if re.search(r"\w", text) and not URL_START.match(text) else None
-
-
-def trim_url(url: str) -> str:
-    """A bare URL without the punctuation that ended its sentence."""
-    while url and url[-1] in TRAILING + ")":
-        if url[-1] == ")" and url.count("(") >= url.count(")"):
-            break
-        url = url[:-1]
-    return url
-
-
-def repair_url(url: str) -> str:
-    """Undo Markdown escapes, percent-encode spaces and non-ASCII, drop tracking parameters."""
-    url = re.sub(r"\\([()\[\]_*#])", r"\1", url.strip())
-    if url.lower().startswith("www."):
-        url = "https://" + url
-    url = quote(url, safe=URL_SAFE)
-    parts = urlsplit(url)
-    query = "&".join(p for p in parts.query.split("&") if p and not TRACKING.match(p.split("=")[0]))
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "", query,
-                       parts.fragment))
-
-
-def normalise_url(url: str) -> str:
-    """The form two URLs share when they name the same source."""
-    parts = urlsplit(repair_url(url))
-    host = parts.hostname or ""
-    host = host[4:] if host.startswith("www.") else host
-    path = quote(unquote(parts.path), safe=URL_SAFE.replace("%", "")).rstrip("/")
-    return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")
-
-
-def parse_date(text: str) -> str | None:
-    """The first date in `text` as YYYY-MM-DD, or None."""
-    match = re.search(DATE, text, re.IGNORECASE)
-    if not match:
+    written, (start, end) = group(match, form, "n"), match.span()
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+", written):
+        return None  # 2,439: a thousands separator
+    before, after = context.line[:start], context.line[end:]
+    if COUNTER_AFTER.match(after):
         return None
-    found = {key[0]: value for key, value in match.groupdict().items() if value}
-    month = int(found["m"]) if "m" in found else MONTHS[found["n"].lower()]
-    try:
-        return datetime.date(int(found["y"]), month, int(found["d"])).isoformat()
-    except ValueError:
+    certain, why = bare_shape(before, after, context.table)
+    if why is None or context.lint and not certain:
         return None
+    numbers = tuple(dict.fromkeys(re.findall(r"\d+", written)))
+    if context.lint or all(n in context.known for n in numbers):
+        return Reading(numbers) if certain else Reading(readings=(numbers,), why=why)
+    readings = digit_readings(written, numeric(context.known)) if certain and len(numbers) == 1 else ()
+    if readings:
+        return Reading(readings=readings, why=why)
+    if certain and all(int(n) <= 2 * context.top for n in numbers):
+        return Reading(readings=(numbers,), why=why)  # listed: the list lacks it
+    return None
+
+
+def bare_shape(before: str, after: str, table: bool) -> tuple[bool, str | None]:
+    """(certain, where the digits stand) for bare digits, or (False, None) when no marker."""
+    next_sentence = re.match(rf"(?:\s*$|\s+[A-Z\"“‘'(\[{KANA_KANJI}])", after)
+    if re.search(rf"(?:[^\W\d_]|[%{CLOSERS}])[.!?][.!?{CLOSERS}]*$", before):
+        if ABBREVIATION.search(before.rstrip(CLOSERS)):
+            return False, None  # Fig.2, No.3, e.g.1
+        return (True, "after a full stop") if next_sentence else (False, "after a full stop, "
+                                                                            "before a lowercase word")
+    if re.search(r"(?<!\d)(?:1[89]|20)\d\d\.$", before) and next_sentence:
+        return False, "after a year and a full stop"
+    if re.search(rf"[。．！？][」』）)]*[ \u3000]?$", before):
+        return (True, "after 。") if not after.strip() else (False, "after 。, before more text")
+    if re.search(f"[{CLOSERS}]$", before) and re.match(r"\s+\S", after):
+        return False, "after a closing bracket"
+    spaced = re.search(r"(\S+)[ \u3000]$", before)
+    if not spaced or re.search(r"\d$", spaced[1]):
+        return False, None
+    word, last = spaced[1], spaced[1][-1]
+    if not re.search(r"[^\W\d_]", word):
+        return False, None  # `x = 5.`: no word before the digits
+    japanese = re.match(rf"[{KANA_KANJI}{CLOSERS}]", last) and re.search(f"[{KANA_KANJI}]", before[-20:])
+    latin_word = word.lower().strip(",;:()\"'") not in NUMBER_WORDS
+    if japanese and re.match(r"[。．！？]", after) or re.match(r"[.!?](?:[\s」』）)\"”']|$)", after):
+        if japanese:
+            return (False, None) if word.endswith(JA_PREFIXES) else (True, "before 。")
+        return (False, "after a word, before the full stop") if latin_word else (False, None)
+    if japanese and re.match(r"[、，,]", after) and re.match(f"[{KANA_KANJI}]", last):
+        return False, "before 、"
+    if re.match(f"[{CLOSERS}]", last) and re.match(r"\s+\S", after) and latin_word:
+        return False, "after a closing bracket"
+    if not after.strip() and (table or len(before) > 40) and latin_word:
+        return False, "at the end of a table cell" if table else "at the end of a line"
+    return False, None
+
+
+def prefixed(form: Form) -> str:
+    """The form's pattern with its group names prefixed (`n` → `bracket__n`), for one regex."""
+    return re.sub(r"\(\?P<(\w+)>", lambda m: f"(?P<{form.name}__{m[1]}>", form.pattern)
+
+
+BARE = (r"(?<![^\W\d_]|[\d,$¥€£#@/\\+~^*=<>×±:_-])(?P<n>\d{1,3}(?:[ \u3000]?[,、，][ \u3000]?\d{1,3})*)"
+        r"(?![\d%％]|[.,]\d|[^\W\d_])")
+TURN = r"\ue200?cite\ue202?(?:turn\d+(?:search|news|view|fetch|image|file)\d+\ue202?)+\ue201?"
+BROKEN = rf"\^\{{(?=\[)|\^\[\s*\d|\[\\\[|【\s*\d|<(?i:sup)>\s*\[?\d|\[\s*{NUMS}\s*[,;]?\s*$"
+FORMS = (  # the order is priority: the first form that matches at a position wins
+    Form("paren_link", "([n](url))", rf"\(\s*\[(?P<n>{NUMS})\]\((?P<url>{LINK_TARGET})\)\s*\)",
+         read_numbers, True),
+    Form("named", "([site](url))", rf"\(\s*{NAMED_LINK}(?:\s*[,;、]\s*{NAMED_LINK})*\s*\)",
+         read_links, True, lint=False),
+    Form("link", "[n](url)", rf"\[(?P<n>{NUMS})\]\((?P<url>{LINK_TARGET})\)", read_numbers, True),
+    Form("escaped", "[\\[n\\]](#)", rf"\[\\\[(?P<n>{NUMS})\\\]\](?:\({LINK_TARGET}\))?",
+         read_numbers, True),
+    Form("caret_group", "^{[n]}", rf"\^\{{(?P<n>(?:\[\s*{NUMS}\s*\]\s*)+)\}}", read_group, True),
+    Form("caret", "^[n]", rf"\^\[(?P<n>{NUMS})\]", read_numbers, True),
+    Form("sup", "<sup>n</sup>", rf"<(?i:sup)>\s*\[?\s*(?P<n>{NUMS})\s*\]?\s*</(?i:sup)>",
+         read_numbers, True),
+    Form("lenticular_turn", "【n:m†…】", r"【\s*\d+:\d+\s*†[^】\n]{0,200}】", read_nothing, False),
+    Form("lenticular", "【n】", rf"【\s*(?P<n>{NUMS})\s*(?:†[^】\n]{{0,200}})?】", read_numbers, True),
+    Form("dagger", "[n†…]", rf"\[\s*(?P<n>{NUMBER})\s*†[^\]\n]{{0,200}}\]", read_numbers, True),
+    Form("cite", "[cite: n]", rf"\[(?i:cite):\s*(?P<n>{NUMS})\s*\]", read_numbers, True),
+    Form("cite_start", "[cite_start]", r"\[(?i:cite_start)\]", read_debris, True),
+    Form("turn", "citeturn…", TURN, read_nothing, False),
+    Form("footnote_left", "\\[^n]", r"\\\[\^(?P<n>\d{1,4}(?:_\d{1,4})?)\]", read_label, False),
+    Form("footnote_turn", "[^1_n]", r"\[\^(?P<n>\d{1,4}_\d{1,4})\](?!:)", read_label, True, lint=False),
+    Form("footnote", "[^n]", rf"\[\^(?P<n>{NUMBER})\](?!:)", read_label, True, lint=False),
+    Form("reflink", "[text][n]",
+         rf"\[(?=[^\[\]\n]*[^\d\s,\[\]\\^])(?P<text>[^\[\]\n]+)\]\[(?P<n>{NUMBER})\]",
+         read_numbers, True, lint=False),
+    Form("skip", "", r"!?\[[^\[\]\n]*\]\([^)\n]*\)|<?https?://[^\s<>]*>?|www\.[^\s<>]+", read_skip, True),
+    Form("bracket", "[n]", rf"\[\s*(?P<n>{NUMS})\s*\]", read_bracket, True),
+    Form("superscript", "superscript digits", rf"[{SUPERSCRIPTS}]+(?:[˒,⁻][{SUPERSCRIPTS}]+)*",
+         read_superscripts, True),
+    Form("circled", "circled number", rf"[{''.join(CIRCLED)}]", read_circled, False),
+    Form("bare", "bare digits", BARE, read_bare, True),
+    Form("broken", "", BROKEN, read_broken, True),
+)
+FORM_NAMES = {form.name: form.shown for form in FORMS}
+BY_NAME = {form.name: form for form in FORMS}
+MARKER = re.compile("|".join(f"(?P<{form.name}>{prefixed(form)})" for form in FORMS))
+STARTS = rf"[\[\\(^<【{SUPERSCRIPTS}{''.join(CIRCLED)}\ue200]|https?://|www\.|cite"
+MARKER_START = re.compile(STARTS)
+MARKER_OR_DIGIT_START = re.compile(rf"{STARTS}|\d")
 
 
 def parse_numbers(text: str) -> tuple[int, ...] | None:
@@ -351,16 +323,16 @@ def parse_numbers(text: str) -> tuple[int, ...] | None:
         if high < low or high - low > MAX_RANGE:
             return None
         numbers.extend(range(low, high + 1))
-    return unique(numbers)
-
-
-def unique(numbers: list[int] | tuple[int, ...]) -> tuple[int, ...]:
-    """The numbers in first-seen order without repeats."""
     return tuple(dict.fromkeys(numbers))
 
 
-def superscript_readings(digits: str, known: set[int]) -> tuple[tuple[int, ...], ...]:
-    """Every reading of a run of superscript digits whose numbers are all in the list."""
+def numeric(labels: frozenset[str]) -> set[int]:
+    """The labels that are plain numbers, as numbers."""
+    return {int(label) for label in labels if label.isdigit()}
+
+
+def digit_readings(digits: str, known: set[int]) -> tuple[tuple[str, ...], ...]:
+    """Every reading of a run of digits (`¹⁶¹⁷¹⁸`) whose numbers are all in the list."""
     def split(rest: str):
         if not rest:
             yield ()
@@ -370,153 +342,52 @@ def superscript_readings(digits: str, known: set[int]) -> tuple[tuple[int, ...],
             if len(head) == width and head[0] != "0" and int(head) in known:
                 for tail in split(rest[width:]):
                     yield (int(head), *tail)
-    readings = [unique(r) for r in islice(split(digits), 8 * MAX_READINGS)]
+    readings = [tuple(dict.fromkeys(r)) for r in islice(split(digits), 8 * MAX_READINGS)]
     pairs = [digits[i:i + 2] for i in range(0, len(digits), 2)]
     preferred = [(int(digits),)] if digits[0] != "0" else []
-    preferred += [unique([int(p) for p in pairs])] if all(p[0] != "0" for p in pairs) else []
+    preferred += [tuple(dict.fromkeys(int(p) for p in pairs))] if all(p[0] != "0" for p in pairs) else []
     if len(digits) % 2 == 0 and digits[::2] == "1" * len(pairs) and "0" not in digits[1::2]:
-        preferred.append(unique([int(d) for d in digits[1::2]]))  # "¹⁶¹⁷¹⁸": each ¹ a stray mark
-    preferred += [unique([int(d) for d in digits])] if "0" not in digits else []
+        preferred.append(tuple(dict.fromkeys(int(d) for d in digits[1::2])))  # each ¹ a stray mark
+    preferred += [tuple(dict.fromkeys(int(d) for d in digits))] if "0" not in digits else []
     valid = [r for r in preferred if all(n in known for n in r)]
-    return tuple(dict.fromkeys(valid + readings))[:MAX_READINGS]
+    ordered = list(dict.fromkeys(valid + readings))[:MAX_READINGS]
+    return tuple(tuple(map(str, reading)) for reading in ordered)
 
 
-def scan_markers(lines: list[str], skip: frozenset[int], known: set[int]) -> list[Marker]:
-    """Every citation marker in the body lines, in reading order."""
-    markers = []
-    for number, line in enumerate(lines, 1):
-        if number in skip or not line.strip():
+def scan_line(masked: str, number: int, context: Context) -> list[Marker]:
+    """Every marker in one masked line, in reading order."""
+    markers, position = [], 0
+    starts = MARKER_OR_DIGIT_START if context.bare or context.lint else MARKER_START
+    while candidate := starts.search(masked, position):
+        match = MARKER.match(masked, candidate.start())
+        if not match:
+            position = candidate.start() + 1
             continue
-        masked = CODE_SPAN.sub(lambda m: " " * len(m[0]), HTML_COMMENT.sub(lambda m: " " * len(m[0]), line))
-        position = 0
-        while candidate := MARKER_START.search(masked, position):
-            match = MARKER.match(masked, candidate.start())
-            if not match:
-                position = candidate.start() + 1
-                continue
-            position = max(match.end(), candidate.start() + 1)
-            if (marker := read_marker(match, line, number, known)) is not None:
-                markers.append(marker)
+        position = max(match.end(), candidate.start() + 1)
+        reading = BY_NAME[match.lastgroup].read(match, match.lastgroup, context)
+        if reading is not None:
+            markers.append(Marker(number, match.start(), match.end(), reading.kind or match.lastgroup,
+                                  reading.labels, reading.readings, reading.links, reading.text,
+                                  reading.why))
     return markers
 
 
-def read_marker(match: re.Match, line: str, number: int, known: set[int]) -> Marker | None:
-    """The marker a token stands for, or None when it is plainly not a citation."""
-    form = match.lastgroup
-    start, end = match.span()
-    before, after = line[max(0, start - 40):start], line[end:end + 40]
+def scan_markers(masked: tuple[str, ...], lines: range, known: frozenset[str],
+                 tables: frozenset[int]) -> list[Marker]:
+    """Every marker in the given 1-based lines; bare digits only when no other form is used."""
+    top = max(numeric(known), default=0)
 
-    def make(numbers=(), readings=(), links=(), text="", kind=form):
-        return Marker(number, start, end, kind, tuple(numbers), tuple(readings), tuple(links), text)
-
-    if form == "skip":
-        return None
-    if form == "cite_start":
-        return make(kind="debris")
-    if form == "broken":
-        return make(kind="broken")
-    if form == "named":
-        links = re.findall(rf"\[([^\[\]\n]+)\]\(((?:https?://){LINK_TARGET})\)", match[0])
-        return make(links=[(text, repair_url(url)) for text, url in links])
-    if form == "superscript":
-        if re.search(r"(?:[\d^]|\d ?[A-Za-z]{1,2}|(?<![A-Za-z])[A-Za-z]|= ?[A-Za-z]{1,3})$", before):
-            return None  # 10², 10 m², x², E=mc²: a power or a unit, not a citation
-        if re.search("[˒,⁻]", match[0]):
-            parts = re.split("[˒,]", match[0].translate(str.maketrans(SUPERSCRIPTS + "⁻", "0123456789-")))
-            numbers = parse_numbers(",".join(parts))
-            return make(numbers or ()) if numbers else make(kind="broken")
-        digits = match[0].translate(str.maketrans(SUPERSCRIPTS, "0123456789"))
-        if len(digits) == 1:
-            return make((int(digits),))
-        if len(digits) > MAX_RUN:
-            return make(kind="broken")
-        readings = superscript_readings(digits, known)
-        return make(readings[0]) if len(readings) == 1 else make(readings=readings or ((int(digits),),))
-    if form == "circled":
-        if line[:start].isspace() or not start or re.match(r"\s*[^\s、。，．,.;；)）」』\]]", after):
-            return None  # ① at a line's start or before words: an enumeration
-        value = CIRCLED[match[0]]
-        readings = [(value,)] if value in known or not known else []
-        if value >= 10 and all(int(d) in known for d in str(value) if d != "0") and "0" not in str(value):
-            readings.append(unique([int(d) for d in str(value)]))
-        return make(readings=unique(readings) or ((value,),))
-    group = next(g for g in ("pl", "ln", "en", "cg", "cn", "sn", "lt", "ct", "fn", "rn", "bn")
-                 if match.group(g) is not None)
-    raw = match[group]
-    if form == "caret_group":
-        raw = ",".join(re.findall(rf"\[\s*({NUMS})\s*\]", raw))
-    numbers = parse_numbers(raw)
-    if numbers is None:
-        return make(kind="broken")
-    if form == "bracket":
-        if re.search(r"[A-Za-z_]\w*$", before) and re.match(r"[\w(=]|\.\w", after):
-            return None  # items[1].name: an index, not a citation
-        if all(n in YEARS and n not in known for n in numbers):
-            return None  # [2025]: a year
-    links = ((match[0], repair_url(match["plu"] or match["lu"])),) if form in {"paren_link", "link"} else ()
-    return make(numbers, links=links, text=match["rt"] or "")
+    def scan(bare: bool) -> list[Marker]:
+        return [marker for number in lines if masked[number - 1].strip()
+                for marker in scan_line(masked[number - 1], number,
+                                        Context(masked[number - 1], known, top, bare, number in tables))]
+    markers = scan(False)
+    explicit = any(m.form not in ("named", "debris", "broken", "skip") for m in markers)
+    if explicit or not top:
+        return markers
+    return scan(True)
 
 
-def is_heading_line(line: str) -> bool:
-    """Whether a plain-text line looks like a heading: short, no sentence end, not a list item."""
-    text = line.strip().strip("*_").strip()
-    if not text or LIST_LINE.match(line) or URL_START.search(text) or text.startswith(("[", "^", "<", "!")):
-        return False
-    wide = re.search(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]", text)
-    if len(text) > (50 if wide else 80) or text.endswith(SENTENCE_END):
-        return False
-    return bool(re.search(r"[^\W\d_]", text))
-
-
-def find_headings(lines: list[str], skip: frozenset[int], marker_lines: set[int],
-                  named: dict[str, str] | None) -> tuple[Heading, ...]:
-    """The report's headings with levels: Markdown `#` marks, else recognised plain lines."""
-    body = [n for n in range(1, len(lines) + 1) if n not in skip and lines[n - 1].strip()]
-    atx = [(n, len(m[1]), m[2].strip()) for n in body if (m := ATX_HEADING.match(lines[n - 1]))]
-    if atx:
-        levels = sorted({level for _, level, _ in atx})
-        alone = [level for _, level, _ in atx].count(levels[0]) == 1
-        titled = alone and atx[0][1] == levels[0] and len(levels) > 1  # one `#` title above `##`s
-        section = levels[1] if titled else levels[0]
-        found = [Heading(n, 1 if titled and i == 0 else 2 if level <= section else level - section + 2,
-                         strip_marks(text)) for i, (n, level, text) in enumerate(atx)]
-    else:
-        candidates = []
-        for index, n in enumerate(body):
-            previous_blank = n == 1 or not lines[n - 2].strip()
-            if previous_blank and n not in marker_lines and is_heading_line(lines[n - 1]) \
-                    and index + 1 < len(body):
-                candidates.append(n)
-        position = {n: i for i, n in enumerate(body)}
-        following = {n: body[position[n] + 1] for n in candidates}
-        after_first = following.get(candidates[0]) if candidates else None
-        titled = len(candidates) > 1 and candidates[0] == body[0] and (
-            after_first not in following or following[after_first] in following)
-        rest = candidates[1:] if titled else candidates
-        chained = {n for n in rest if following[n] in following}  # a heading right below a heading
-        below = {following[n] for n in chained}
-        found = [Heading(candidates[0], 1, strip_marks(lines[candidates[0] - 1]))] if titled else []
-        for n in rest:
-            lead = not chained or n in chained and n not in below
-            found.append(Heading(n, 2 if lead else 3, strip_marks(lines[n - 1])))
-    if named is None:
-        return tuple(found)
-    wanted = {normalise_heading(text) for text in named.values()}
-    seen = {h.line for h in found}
-    extra = [Heading(n, 2, strip_marks(lines[n - 1])) for n in body
-             if n not in seen and normalise_heading(lines[n - 1]) in wanted]
-    first = min((h.line for h in found + extra if normalise_heading(h.text) in wanted), default=0)
-    relevelled = [Heading(h.line, 2 if normalise_heading(h.text) in wanted else
-                          1 if h.level == 1 and h.line < first else 3, h.text) for h in found]
-    return tuple(sorted(relevelled + extra, key=lambda h: h.line))
-
-
-def strip_marks(text: str) -> str:
-    """A heading's text without `#`, bold marks and surrounding space."""
-    text = ATX_HEADING.match(text)[2] if ATX_HEADING.match(text) else text
-    return re.sub(r"\s+", " ", text.strip().strip("*_").strip())
-
-
-def normalise_heading(text: str) -> str:
-    """The form a heading and its line in a --headings file share."""
-    return re.sub(r"\s+", "", strip_marks(text)).casefold()
+def is_listed(marker: Marker) -> bool:
+    """Whether a marker's form never converts (circled numbers, `【n:m†…】`)."""
+    return marker.form in BY_NAME and not BY_NAME[marker.form].certain

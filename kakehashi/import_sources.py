@@ -1,307 +1,376 @@
-"""Import stage helpers: turn a report's source list into BibTeX entries, offline.
+"""Parse stage of `import`: the report's source lists, from one table of list shapes.
 
-Takes the source items `import_markers.py` parsed and the entries `references.bib`
-already has; gives a `Source` per number with a readable key (`site-year-words`), the site
-name from a table of well-known domains, a date from the URL, a title from the list (or
-from the URL slug, marked `verify = {title}`), and titles fetched only with `--fetch-titles`.
+Takes the report's lines and their `Layout`; gives the `Document`s of the file (one per
+report: a second list whose numbering restarts after more report text starts a second
+report) and, for each, its frozen `SourceList`: every item with its label (its number, or
+its position in an unnumbered list), its URL kept whole, its title, site, access date and,
+for a formatted reference, the fields `import_references.py` reads. Every line of a list
+is an item or is named as a leftover, so nothing of the list is lost.
 """
 
 from __future__ import annotations
 
-import datetime
-import json
 import re
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from html import unescape
-from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from .diagnostics import Diagnostics
-from .import_markers import SMALL_WORDS, SourceItem, normalise_url
+from .import_layout import ATX_HEADING, Layout
+from .import_references import Reference, looks_formatted, parse_reference
+from .import_text import (ACCESSED, BARE_URL, URL_START, clean_title, decode_escapes, parse_date,
+                          repair_url, site_name, trim_url)
 
-JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
-FIELD_WIDTH = 12
-
-
-SITES = {  # domain → (organisation, key prefix); the longest matching suffix wins
-    "reuters.com": ("Reuters", "reuters"), "bloomberg.com": ("Bloomberg", "bloomberg"),
-    "wsj.com": ("The Wall Street Journal", "wsj"), "nytimes.com": ("The New York Times", "nytimes"),
-    "ft.com": ("Financial Times", "ft"), "theguardian.com": ("The Guardian", "guardian"),
-    "bbc.com": ("BBC", "bbc"), "bbc.co.uk": ("BBC", "bbc"), "cnbc.com": ("CNBC", "cnbc"),
-    "cnn.com": ("CNN", "cnn"), "apnews.com": ("AP News", "apnews"), "axios.com": ("Axios", "axios"),
-    "washingtonpost.com": ("The Washington Post", "wapo"), "theverge.com": ("The Verge", "verge"),
-    "techcrunch.com": ("TechCrunch", "techcrunch"), "wired.com": ("Wired", "wired"),
-    "arstechnica.com": ("Ars Technica", "arstechnica"), "fortune.com": ("Fortune", "fortune"),
-    "theinformation.com": ("The Information", "theinformation"), "forbes.com": ("Forbes", "forbes"),
-    "businessinsider.com": ("Business Insider", "businessinsider"), "cnet.com": ("CNET", "cnet"),
-    "economist.com": ("The Economist", "economist"), "venturebeat.com": ("VentureBeat", "venturebeat"),
-    "theregister.com": ("The Register", "theregister"), "macrumors.com": ("MacRumors", "macrumors"),
-    "nasdaq.com": ("Nasdaq", "nasdaq"), "finance.yahoo.com": ("Yahoo Finance", "yahoofinance"),
-    "marketwatch.com": ("MarketWatch", "marketwatch"), "newyorker.com": ("The New Yorker", "newyorker"),
-    "technologyreview.com": ("MIT Technology Review", "techreview"), "news.mit.edu": ("MIT News", "mit"),
-    "nature.com": ("Nature", "nature"), "science.org": ("Science", "science"), "cell.com": ("Cell", "cell"),
-    "sciencedirect.com": ("ScienceDirect", "sciencedirect"), "link.springer.com": ("Springer", "springer"),
-    "onlinelibrary.wiley.com": ("Wiley", "wiley"), "dl.acm.org": ("ACM Digital Library", "acm"),
-    "ieeexplore.ieee.org": ("IEEE Xplore", "ieee"), "pnas.org": ("PNAS", "pnas"),
-    "thelancet.com": ("The Lancet", "lancet"), "nejm.org": ("NEJM", "nejm"), "plos.org": ("PLOS", "plos"),
-    "jstor.org": ("JSTOR", "jstor"), "ssrn.com": ("SSRN", "ssrn"),
-    "openreview.net": ("OpenReview", "openreview"),
-    "aclanthology.org": ("ACL Anthology", "acl"), "arxiv.org": ("arXiv", "arxiv"),
-    "github.com": ("GitHub", "github"), "x.com": ("X", "x"),
-    "twitter.com": ("X", "x"), "reddit.com": ("Reddit", "reddit"), "youtube.com": ("YouTube", "youtube"),
-    "youtu.be": ("YouTube", "youtube"), "linkedin.com": ("LinkedIn", "linkedin"),
-    "medium.com": ("Medium", "medium"), "huggingface.co": ("Hugging Face", "huggingface"),
-    "wikipedia.org": ("Wikipedia", "wikipedia"), "facebook.com": ("Facebook", "facebook"),
-    "instagram.com": ("Instagram", "instagram"), "openai.com": ("OpenAI", "openai"),
-    "anthropic.com": ("Anthropic", "anthropic"), "blog.google": ("Google", "googleblog"),
-    "deepmind.google": ("Google DeepMind", "deepmind"), "cloud.google.com": ("Google Cloud", "googlecloud"),
-    "blogs.microsoft.com": ("Microsoft", "microsoft"), "machinelearning.apple.com": ("Apple", "apple"),
-    "nikkei.com": ("日本経済新聞", "nikkei"), "xtech.nikkei.com": ("日経クロステック", "nikkeixtech"),
-    "asahi.com": ("朝日新聞", "asahi"), "yomiuri.co.jp": ("読売新聞", "yomiuri"),
-    "mainichi.jp": ("毎日新聞", "mainichi"), "nhk.or.jp": ("NHK", "nhk"), "sankei.com": ("産経新聞", "sankei"),
-    "jiji.com": ("時事通信", "jiji"), "itmedia.co.jp": ("ITmedia", "itmedia"),
-    "watch.impress.co.jp": ("Impress Watch", "impress"), "gigazine.net": ("GIGAZINE", "gigazine"),
-    "toyokeizai.net": ("東洋経済オンライン", "toyokeizai"), "diamond.jp": ("ダイヤモンド・オンライン", "diamond"),
-    "businessinsider.jp": ("Business Insider Japan", "businessinsiderjp"), "note.com": ("note", "note"),
-    "timesnownews.com": ("Times Now", "timesnow"), "economictimes.com": ("The Economic Times", "et"),
-    "indiatimes.com": ("The Times of India", "toi"), "seekingalpha.com": ("Seeking Alpha", "seekingalpha"),
-    "investopedia.com": ("Investopedia", "investopedia"), "meta.com": ("Meta", "meta"),
-    "zenn.dev": ("Zenn", "zenn"), "qiita.com": ("Qiita", "qiita"), "ascii.jp": ("ASCII.jp", "ascii"),
-}
-
-
-PLATFORMS = ("substack.com", "medium.com", "github.io", "blogspot.com", "wordpress.com", "hatenablog.com")
-
-
-TWO_LEVEL_SUFFIXES = ("co.jp", "ne.jp", "or.jp", "ac.jp", "go.jp", "co.uk", "ac.uk", "org.uk", "gov.uk",
-                      "com.au", "gov.au", "org.au", "co.kr", "com.cn", "co.nz", "com.br")
-
-
-STOP_WORDS = set("a an and are as at by for from how in into is it its of on or the this to what "
-                 "when why with will www html htm php aspx cms pdf index article articles news p "
-                 "post posts blog amp".split())
-
-
-CASING = {w.lower(): w for w in "AI OpenAI GPT ChatGPT LLM LLMs API CEO CFO TPU TPUs GPU GPUs "
-          "DeepSeek Google Microsoft Apple Anthropic Gemini Claude Nvidia Meta iPhone".split()}
-
-
-GENERIC_SEGMENTS = set("article articles articleshow blog blogs en ja index news p post posts products "
-                       "status comments www html abs pdf content".split())
-
-
-FETCH_TIMEOUT = 10
-
-
-FETCH_LIMIT = 512 * 1024
-
-
-CACHE_NAME = "fetched-titles.json"
+SOURCES_HEADING = re.compile(
+    r"^\s*(?:#{1,6}\s*)?(?:\*\*|__)?\s*(works cited|sources|references|bibliography|citations|"
+    r"sources cited|cited sources|参考文献|参考資料|出典|引用文献|情報源|参照元|ソース|参考リンク)"
+    r"\s*[:：]?\s*(?:\*\*|__)?\s*(?:[(（]\s*(?P<note>[^)）]*)[)）])?\s*$", re.IGNORECASE)
+LINK_TEXT = re.compile(r"\[((?:\\.|[^\]\\\n])*)\]\(\s*<?(?=https?://|www\.)", re.IGNORECASE)
+ANGLE_URL = re.compile(r"<((?:https?://|www\.)[^>\n]+)>", re.IGNORECASE)
+FILE_END = re.compile(r"\.(?:pdf|html?|php|aspx?|docx?|pptx?|xlsx?|txt|md|csv|json|xml|zip)\s*$",
+                      re.IGNORECASE)
+RUN_ITEM = re.compile(r"(?<=\S)\s+(?=(\d{1,4})[.)]\s+\S)")
+SOURCE_LINE = re.compile(r"^[^。]{0,300}?(?:https?://|www\.)\S+\s*$|^\s*(?:https?://|www\.)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class Source:
-    """One source of the report, with the key its markers become."""
+class Shape:
+    """One way a source list writes its items."""
 
-    number: int  # the number the report's markers use
-    key: str  # the BibTeX key (an existing entry's key when references.bib has the URL)
-    entry: str  # the BibTeX text to append; "" when references.bib already has it
-    verify: bool  # the new entry's title was derived from the URL and needs confirming
-
-
-def resolve_sources(items: list[SourceItem], existing: dict[str, str], accessed: str | None,
-                    titles: dict[str, str]) -> list[Source]:
-    """A key for every source: the existing entry's for a known URL, else a new entry."""
-    taken = {key for key in existing if key.startswith("#")}
-    by_url: dict[str, str] = {}
-    sources = []
-    for item in items:
-        identity = source_identity(item.url, item.title)
-        if key := existing.get(identity) or by_url.get(identity):
-            sources.append(Source(item.number, key, "", False))
-            continue
-        fields, verify, key = describe_source(item, accessed, titles.get(identity))
-        key = unique_key(key, taken)
-        taken.add(f"#{key}")
-        by_url[identity] = key
-        entry_type = "online" if item.url else "misc"
-        body = "".join(f"  {name:<{FIELD_WIDTH}} = {{{value}}},\n" for name, value in fields)
-        sources.append(Source(item.number, key, f"@{entry_type}{{{key},\n{body}}}\n", verify))
-    return sources
+    name: str  # what the summary calls it
+    pattern: re.Pattern  # one line of the list; groups `label` (if numbered) and `rest`
+    numbered: bool  # the line carries its number; else its position in the list numbers it
+    anywhere: bool = False  # found anywhere in the report, not only in a list
 
 
-def source_identity(url: str | None, title: str | None) -> str:
-    """What makes two sources the same: the normalised URL, else the title's letters."""
-    return normalise_url(url) if url else "title:" + re.sub(r"\W", "", title or "").lower()
+SHAPES = (
+    Shape("[n]: …", re.compile(r"^ {0,3}\[\^?(?P<label>\d{1,4}(?:_\d{1,4})?)\]:[ \t]*(?P<rest>.*)$"),
+          True, anywhere=True),
+    Shape("n. …", re.compile(r"^\s*(?P<label>\d{1,4})[.)][ \t]+(?P<rest>\S.*)$"), True),
+    Shape("[n] …", re.compile(r"^\s*[\[(【](?P<label>\d{1,4})[\])】][ \t]*(?P<rest>\S.*)$"), True),
+    Shape("- …", re.compile(r"^\s*[-*+•・][ \t]+(?P<rest>\S.*)$"), False),
+    Shape("one a line", re.compile(r"^\s*(?P<rest>\S.*)$"), False),
+)
 
 
-def describe_source(item: SourceItem, accessed: str | None,
-                    fetched: str | None) -> tuple[list[tuple[str, str]], bool, str]:
-    """The BibTeX fields of a new entry, whether its title needs confirming, and a key."""
-    parts = urlsplit(item.url or "")
-    host = (parts.hostname or "").removeprefix("www.")
-    segments = [unquote(s) for s in parts.path.split("/") if s]
-    organisation, prefix = site_of(host)
-    if organisation == host and item.site:
-        organisation = item.site
-    if prefix == "x" and segments:
-        organisation, prefix = f"X (@{segments[0]})", f"x-{segments[0]}"
-    elif prefix == "reddit" and len(segments) > 1 and segments[0] == "r":
-        organisation, prefix = f"Reddit r/{segments[1]}", f"reddit-{segments[1]}"
-    arxiv = re.search(r"(\d{4}\.\d{4,5})", parts.path) if prefix == "arxiv" else None
-    doi = re.search(r"(10\.\d{4,9}/[^\s?#]+)", unquote(parts.path))
-    date = date_from_url(parts, segments, arxiv)
-    title, listed_site = strip_site(item.title or fetched, organisation, host)
-    organisation = listed_site if organisation == host and listed_site else organisation
-    verify = title is None
-    derived, slug = title_from_url(parts, segments, host, prefix, arxiv)
-    words = slug_words(title) if title and not JAPANESE.search(title) else slug
-    title = title or (derived if item.url else "Untitled source")
-    if arxiv:
-        key = f"arxiv-{arxiv[1].replace('.', '-')}"
-    elif prefix == "youtube" and (video := parse_qs(parts.query).get("v")):
-        key = f"youtube-{video[0]}"
-    else:
-        year = (date or "")[:4]
-        words = [w for w in words if w != year and w not in prefix.split("-")][:3]
-        key = "-".join(part for part in (prefix, year, *words) if part) or "source"
-    fields = [("title", bib_text(title))]
-    fields += [("organization", bib_text(organisation))] if item.url else []
-    fields += [("date", date)] if date else []
-    fields += [("eprint", arxiv[1]), ("eprinttype", "arxiv")] if arxiv else []
-    fields += [("doi", doi[1].rstrip("."))] if doi and not arxiv else []
-    fields += [("url", item.url.replace("{", "%7B").replace("}", "%7D"))] if item.url else []
-    fields += [("urldate", item.accessed or accessed)] if item.url and (item.accessed or accessed) else []
-    fields += [("language", "japanese")] if JAPANESE.search(title) and not verify else []
-    fields += [("verify", "title")] if verify else []
-    return fields, verify, key
+@dataclass(frozen=True)
+class SourceItem:
+    """One entry of a source list."""
+
+    label: str  # what markers call it: "12", "1_3"; its position for an unnumbered list
+    url: str | None  # repaired and percent-encoded; None when the item gives no URL
+    title: str | None  # the list's own title for it, when it gives one
+    site: str | None  # the site or publisher the list names after the title, if any
+    accessed: str | None  # ISO date of its "accessed" note
+    line: int  # 1-based line of the item in the report
+    col: int  # 1-based column of the item's text
+    text: str = ""  # the item as the list writes it (continuation lines joined)
+    reference: Reference | None = None  # the fields of a formatted reference
 
 
-def site_of(host: str) -> tuple[str, str]:
-    """The organisation and key prefix of a host: from the table, else from the domain."""
-    for domain in sorted(SITES, key=len, reverse=True):
-        if host == domain or host.endswith("." + domain):
-            return SITES[domain]
-    labels = host.split(".")
-    depth = 3 if ".".join(labels[-2:]) in TWO_LEVEL_SUFFIXES or ".".join(labels[-2:]) in PLATFORMS else 2
-    name = labels[-depth] if len(labels) >= depth else labels[0]
-    return host, re.sub(r"[^a-z0-9]", "", name.lower())
+@dataclass(frozen=True)
+class SourceList:
+    """One report's source list and where it sits."""
+
+    items: tuple[SourceItem, ...]  # in list order
+    lines: frozenset[int]  # 1-based lines that belong to the list (not body text)
+    headings: tuple[str, ...] = ()  # the list's headings as written ("Works cited")
+    accessed: str | None = None  # a list-wide "accessed" date, if the list gives one
+    notes: tuple[int, ...] = ()  # lines of the list that are no item (kept as leftovers)
+    shape: str = ""  # the shape of its items, for the summary
 
 
-def strip_site(title: str | None, organisation: str, host: str) -> tuple[str | None, str | None]:
-    """A listed title without a trailing ' - Site' naming the URL's site; and that site name."""
-    match = re.match(r"^(.+?)\s+[|\-–—]\s+([^|\-–—]+)$", title or "")
-    squash = lambda text: re.sub(r"\W", "", text).lower()  # noqa: E731
-    label = site_of(host)[1]
-    if match and squash(match[2]) and (squash(match[2]) == squash(organisation)
-                                       or len(label) > 3 and squash(match[2]).startswith(label)):
-        return match[1], match[2].strip()
-    return title, None
+@dataclass(frozen=True)
+class Document:
+    """One report in the file: its lines and its own source list."""
+
+    start: int  # 1-based first line
+    end: int  # 1-based line after its last line
+    sources: SourceList
 
 
-def date_from_url(parts, segments: list[str], arxiv: re.Match | None) -> str | None:
-    """A date written in the URL: /2025/11/12/, -2025-09-06, 20251119, an arXiv or X id."""
-    path = parts.path
-    candidates = re.findall(r"(?<!\d)(\d{4})[/-](\d{2})[/-](\d{2})(?!\d)", path)
-    candidates += re.findall(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)", path)
-    for year, month, day in candidates:
-        try:
-            return datetime.date(int(year), int(month), int(day)).isoformat()
-        except ValueError:
-            continue
-    if match := re.search(r"/((?:19|20)\d{2})/(\d{2})/", path):
-        if 1 <= int(match[2]) <= 12:
-            return f"{match[1]}-{match[2]}"
-    if arxiv:
-        return f"20{arxiv[1][:2]}-{arxiv[1][2:4]}"
-    if len(segments) > 2 and segments[1] == "status" and re.fullmatch(r"[0-9]{16,19}", segments[2]) and \
-            (parts.hostname or "").removeprefix("www.") in {"x.com", "twitter.com"}:
-        millis = (int(segments[2]) >> 22) + 1288834974657
-        return datetime.datetime.fromtimestamp(millis / 1000, datetime.UTC).date().isoformat()
+@dataclass(frozen=True)
+class Block:
+    """A run of list lines before its items are read."""
+
+    first: int  # 1-based first line (its heading, if it has one)
+    last: int  # 1-based last line
+    entries: tuple[tuple[int, str, str, int], ...]  # (line, label or "", text, column)
+    notes: tuple[int, ...]  # lines that are no item
+    heading: str  # "" without one
+    shape: str
+
+
+def parse_documents(lines: list[str], layout: Layout, path: str,
+                    diag: Diagnostics) -> tuple[Document, ...]:
+    """The reports of the file, each with its source list."""
+    blocks = sorted(find_blocks(lines, layout), key=lambda b: b.first)
+    groups: list[list[Block]] = []
+    for block in blocks:
+        if groups and (not prose_between(groups[-1][-1], block, layout) or not restarts(groups[-1], block)):
+            groups[-1].append(block)
+        else:
+            groups.append([block])
+    if not groups:
+        return (Document(1, len(lines) + 1, SourceList((), frozenset())),)
+    documents, start = [], 1
+    for index, group in enumerate(groups):
+        end = group[-1].last + 1 if index + 1 < len(groups) else len(lines) + 1
+        documents.append(Document(start, end, read_list(group, lines, path, diag)))
+        start = end
+    return tuple(documents)
+
+
+def prose_between(earlier: Block, later: Block, layout: Layout) -> bool:
+    """Whether report text stands between two lists."""
+    return any(layout.prose(n) for n in range(earlier.last + 1, later.first))
+
+
+def restarts(group: list[Block], block: Block) -> bool:
+    """Whether a later list numbers its items again from the start (a second report)."""
+    seen = {label for earlier in group for _, label, _, _ in earlier.entries}
+    labels = [label for _, label, _, _ in block.entries]
+    return not all(labels) or not all(label for earlier in group for _, label, _, _ in earlier.entries) \
+        or bool(seen & set(labels))
+
+
+def find_blocks(lines: list[str], layout: Layout) -> list[Block]:
+    """Every source list: definitions, lists under a sources heading, a list ending the report."""
+    blocks, taken = [], set()
+    definitions = [n for n, line in enumerate(lines, 1)
+                   if n not in layout.code and SHAPES[0].pattern.match(line)]
+    for run in runs(definitions, lines):
+        entries, follow = [], run[0]
+        for number in run:
+            match = SHAPES[0].pattern.match(lines[number - 1])
+            text, follow = match["rest"], number
+            while follow < len(lines) and lines[follow].startswith(("    ", "\t")) \
+                    and follow + 1 not in run:
+                text, follow = f"{text} {lines[follow].strip()}", follow + 1
+            entries.append((number, match["label"], text, match.start("rest") + 1))
+            taken.update(range(number, follow + 1))
+        blocks.append(Block(run[0], follow, tuple(entries), (), "", SHAPES[0].name))
+    for number, line in enumerate(lines, 1):
+        if number not in layout.code and number not in taken and SOURCES_HEADING.match(line):
+            block = read_block(lines, number, layout, taken)
+            following = next((n for n in range(number + 1, len(lines) + 1) if lines[n - 1].strip()), 0)
+            below = next((b for b in blocks if b.first == following and not b.heading), None)
+            if block.entries:
+                blocks.append(block)
+                taken.update(range(block.first, block.last + 1))
+            elif below:  # `## References` above the definitions: the heading is the list's
+                blocks[blocks.index(below)] = Block(number, below.last, below.entries, (),
+                                                    re.sub(r"^[#\s*_]+|[\s*_]+$", "", line), below.shape)
+                taken.update(range(number, following))
+    if trailing := read_trailing(lines, layout, taken):
+        blocks.append(trailing)
+    return blocks
+
+
+def runs(numbers: list[int], lines: list[str]) -> list[list[int]]:
+    """Definition lines grouped into runs that only blank or continuation lines separate."""
+    found: list[list[int]] = []
+    for number in numbers:
+        gap = range(found[-1][-1] + 1, number) if found else range(0)
+        if found and all(not lines[n - 1].strip() or lines[n - 1].startswith(("    ", "\t")) for n in gap):
+            found[-1].append(number)
+        else:
+            found.append([number])
+    return found
+
+
+def classify(line: str) -> tuple[str, str, str, int] | None:
+    """(shape, label, text, column) of a line read as a list item."""
+    for shape in SHAPES[1:]:
+        if match := shape.pattern.match(line):
+            label = match["label"] if shape.numbered else ""
+            return shape.name, label, match["rest"], match.start("rest") + 1
     return None
 
 
-def title_from_url(parts, segments: list[str], host: str, prefix: str,
-                   arxiv: re.Match | None) -> tuple[str, list[str]]:
-    """A title made from the URL's most telling path segment (to be confirmed), and key words."""
-    if arxiv:
-        return f"arXiv preprint {arxiv[1]}", []
-    if prefix.startswith("x-"):
-        return (f"Post on X by @{segments[0]}" if len(segments) > 1 else f"X profile @{segments[0]}"), []
-    if prefix == "youtube" and (video := parse_qs(parts.query).get("v")):
-        return f"YouTube video {video[0]}", []
-    for segment in reversed(segments):
-        segment = re.sub(r"(?<!\d)\d{4}-?\d{2}-?\d{2}(?!\d)|\.(html?|php|aspx?|cms|pdf)$", "", segment)
-        words = [w for w in re.split(r"[-_+.\s]+", segment) if w and not (w.isdigit() and len(w) >= 5)
-                 and w.lower() not in GENERIC_SEGMENTS]
-        if any(w.isalpha() and len(w) > 2 for w in words):
-            text = " ".join(CASING.get(w.lower(), w.lower() if i and w.lower() in SMALL_WORDS else
-                                       w[:1].upper() + w[1:]) for i, w in enumerate(words))
-            return text, slug_words(text)
-    return f"{host}{parts.path}".rstrip("/"), slug_words(segments[-1] if segments else "")
+def split_run(number: int, line: str) -> list[tuple[int, str, str, int]] | None:
+    """`1. A, https://a 2. B, https://b` (a whole list on one line) as its items."""
+    first = SHAPES[1].pattern.match(line)
+    if not first or not BARE_URL.search(line):
+        return None
+    items, expected, start = [], int(first["label"]) + 1, first.start("rest")
+    for cut in RUN_ITEM.finditer(line, start):
+        if int(cut[1]) == expected and BARE_URL.search(line, start, cut.start()):
+            items.append((number, str(expected - 1), line[start:cut.start()], start + 1))
+            start, expected = cut.end() + len(cut[1]) + 1, expected + 1
+            start = len(line) - len(line[start:].lstrip())
+    if not items:
+        return None
+    return items + [(number, str(expected - 1), line[start:], start + 1)]
 
 
-def slug_words(text: str) -> list[str]:
-    """Lowercase ASCII words of a text, without stop words and long numbers."""
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return [w for w in words if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())
-            and len(w) <= 16 and not (w.isdigit() and len(w) > 4)]
-
-
-def unique_key(key: str, taken: set[str]) -> str:
-    """The key, or the key with -2, -3 … when an entry already uses it (keys ignore case)."""
-    key = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", key.lower())).strip("-") or "source"
-    candidate, count = key, 1
-    while f"#{candidate}" in taken:
-        count += 1
-        candidate = f"{key}-{count}"
-    return candidate
-
-
-def bib_text(value: str) -> str:
-    """A value safe inside BibTeX braces."""
-    return re.sub(r"\s+", " ", value.replace("\\", "/").replace("{", "(").replace("}", ")")).strip()
-
-
-def read_cache(content_dir: Path) -> dict[str, str]:
-    """Titles fetched by earlier imports (normalised URL → title)."""
-    try:
-        data = json.loads((content_dir / CACHE_NAME).read_text("utf-8"))
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def fetch_missing_titles(items: list[SourceItem], existing: dict[str, str], cache: dict[str, str],
-                         shown: str, diag: Diagnostics) -> dict[str, str]:
-    """Fetch the page title of every new source the list gives no title for (--fetch-titles)."""
-    wanted = {normalise_url(i.url): i for i in items if i.url and not i.title
-              and normalise_url(i.url) not in existing and normalise_url(i.url) not in cache}
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        results = dict(zip(wanted, pool.map(fetch_title, [i.url for i in wanted.values()])))
-    fetched = {}
-    for norm, (title, problem) in results.items():
-        item = wanted[norm]
-        if title:
-            fetched[norm] = title
+def read_block(lines: list[str], heading: int, layout: Layout, taken: set[int]) -> Block:
+    """The list under a sources heading, to the next heading or the report text after it."""
+    entries: list[list] = []
+    notes: list[int] = []
+    kind, last = "", heading
+    number = heading + 1
+    while number <= len(lines):
+        line = lines[number - 1]
+        if number in taken or not line.strip():
+            number += 1
+            continue
+        if ATX_HEADING.match(line) or SOURCES_HEADING.match(line) or number in layout.code:
+            break
+        item = classify(line)
+        if number in layout.chrome:
+            notes.append(number)
+        elif item and (run := split_run(number, line)) and len(run) > 1:
+            entries += [list(entry) for entry in run]
+            kind = kind or item[0]
+        elif item and item[0] != SHAPES[-1].name and item[0] == (kind or item[0]):
+            kind = kind or item[0]
+            entries.append([number, item[1], item[2], item[3]])
+        elif entries and kind != SHAPES[-1].name and (line[:1] in " \t" or not url_of(entries[-1][2])):
+            entries[-1][2] = f"{entries[-1][2]} {line.strip()}"
+        elif kind in ("", SHAPES[-1].name) and (SOURCE_LINE.match(line) or entries and len(line) < 200
+                                                and "。" not in line[:-1] and next_is_source(lines, number)):
+            kind = SHAPES[-1].name  # one source a line: its position numbers it
+            entries.append([number, "", line.strip(), len(line) - len(line.lstrip()) + 1])
+        elif not entries and len(line) < 300:
+            notes.append(number)
         else:
-            diag.note(shown, item.line, item.col, f"could not fetch the title of {item.url}: {problem}; "
-                      "its title is derived from the URL", "import.fetch-failed")
-    return fetched
+            break
+        last = number
+        number += 1
+    notes = [n for n in notes if n < last or entries]
+    title = re.sub(r"^[#\s*_]+|[\s*_]+$", "", lines[heading - 1])
+    return Block(heading, last, tuple(tuple(e) for e in entries), tuple(notes), title, kind)
 
 
-def fetch_title(url: str) -> tuple[str | None, str]:
-    """The page's <title> (or og:title), or None and why not."""
-    request = urllib.request.Request(url, headers={"User-Agent": "Kakehashi-import/1.0"})
-    try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
-            page = response.read(FETCH_LIMIT).decode(response.headers.get_content_charset() or "utf-8",
-                                                     "replace")
-    except Exception as exc:  # noqa: BLE001 - any network failure is a note, never a traceback
-        return None, str(getattr(exc, "reason", None) or exc)
-    match = re.search(r'<meta[^>]+property=["\']og:title["\'][^>]+content=["\']([^"\']+)', page, re.I) or \
-        re.search(r"<title[^>]*>(.*?)</title>", page, re.I | re.S)
-    title = re.sub(r"\s+", " ", unescape(match[1])).strip() if match else ""
-    return (title, "") if title else (None, "the page has no title")
+def next_is_source(lines: list[str], number: int) -> bool:
+    """Whether the next non-blank line after `number` is a source line, or there is none."""
+    following = next((line for line in lines[number:] if line.strip()), None)
+    return following is None or bool(SOURCE_LINE.match(following))
+
+
+def read_trailing(lines: list[str], layout: Layout, taken: set[int]) -> Block | None:
+    """A list that ends the report without a heading: item lines that each give a URL."""
+    entries, first = [], None
+    for number in range(len(lines), 0, -1):
+        line = lines[number - 1]
+        if number in taken or not line.strip():
+            continue
+        item = classify(line)
+        if number in layout.code or not item or not URL_START.search(line) or \
+                item[0] == SHAPES[-1].name and not SOURCE_LINE.match(line):
+            break
+        entries.insert(0, (number, item[1], item[2], item[3]))
+        first = number
+    shapes = {classify(lines[n - 1])[0] for n, *_ in entries}
+    if not entries or shapes == {SHAPES[-1].name} and len(entries) < 2:
+        return None
+    return Block(first, entries[-1][0], tuple(entries), (), "", classify(lines[first - 1])[0])
+
+
+def read_list(group: list[Block], lines: list[str], path: str, diag: Diagnostics) -> SourceList:
+    """The items of one report's lists; unnumbered ones take their position; duplicates are errors."""
+    items: dict[str, SourceItem] = {}
+    notes: list[int] = []
+    accessed = None
+    for block in group:
+        heading = SOURCES_HEADING.match(block.heading) if block.heading else None
+        accessed = accessed or parse_date(heading["note"] or "") if heading else accessed
+        labels = [label for _, label, _, _ in block.entries]
+        positional = not all(labels) or len(labels) >= 3 and set(labels) == {"1"}
+        clash = not positional and set(labels) & set(items) and block is not group[0]
+        for position, (number, label, text, col) in enumerate(block.entries, 1):
+            label = str(len(items) + 1) if positional and block is not group[0] else \
+                str(position) if positional else label
+            label = f"{block.first}:{label}" if clash else label  # a second list of sources not cited
+            item = read_item(label, text, number, col)
+            first = items.get(item.label)
+            if first and first.url and first.url == item.url:
+                diag.warning(path, number, col, f"source {item.label} is listed twice with the same "
+                             f"URL (first on line {first.line}); the second is ignored",
+                             "import.duplicate-source")
+                notes.append(number)
+            elif first:
+                diag.error(path, number, col, f"source number {item.label} is listed twice (first on "
+                           f"line {first.line}) with different text; renumber the list so each number "
+                           "names one source", "import.duplicate-source")
+            else:
+                items[item.label] = item
+        for number in block.notes:
+            if ACCESSED.search(lines[number - 1]) and not accessed:
+                accessed = parse_date(lines[number - 1])
+            notes.append(number)
+    taken = {n for block in group for n in range(block.first, block.last + 1)}
+    headings = tuple(block.heading for block in group if block.heading)
+    return SourceList(tuple(items.values()), frozenset(taken), headings, accessed, tuple(notes),
+                      group[0].shape)
+
+
+def url_of(text: str) -> str | None:
+    """The URL an item's text gives, if any."""
+    return find_url(text)[0]
+
+
+def find_url(text: str) -> tuple[str | None, str]:
+    """The item's URL (a link's target, <url>, or a bare URL kept to its end) and the rest."""
+    if link := LINK_TEXT.search(text):
+        target, end = balanced_target(text, link.end())
+        label = link[1] if not URL_START.match(link[1].strip()) else ""
+        return repair_url(target.strip().strip("<>")), f"{text[:link.start()]} {label} {text[end:]}"
+    if angle := ANGLE_URL.search(text):
+        return repair_url(angle[1]), text[:angle.start()] + text[angle.end():]
+    if bare := BARE_URL.search(text):
+        raw, tail = trim_url(bare[0]), text[bare.end():]
+        if tail.strip() and not URL_START.search(tail) and (FILE_END.search(tail)
+                                                             or re.match(r"\s+\S*/", tail)):
+            raw = trim_url(text[bare.start():].rstrip())  # `…/Vindas et al. - 2023 - Title.pdf`: one URL
+        return repair_url(raw), text[:bare.start()] + text[bare.start() + len(raw):]
+    return None, text
+
+
+def balanced_target(text: str, start: int) -> tuple[str, int]:
+    """A link target from `start` up to its balancing ')' (spaces and parentheses allowed)."""
+    depth = 1
+    for index in range(start, len(text)):
+        if text[index] == "(" and text[index - 1] != "\\":
+            depth += 1
+        elif text[index] == ")" and text[index - 1] != "\\":
+            depth -= 1
+            if depth == 0:
+                return text[start:index], index + 1
+    return text[start:], len(text)
+
+
+def read_item(label: str, text: str, line: int, col: int) -> SourceItem:
+    """One item: its URL, title, site, access date and, if formatted, its reference fields."""
+    written, when = text.strip(), None
+    if note := ACCESSED.search(text):
+        when = parse_date(note[0])
+        text = text[:note.start()] + " " + text[note.end():]
+    url, rest = find_url(text)
+    rest = re.sub(r"(?<![\w*])[*_]([^*_\n]+)[*_](?![\w*])", r"\1", decode_escapes(rest))
+    ending = r"Available (?:at|from)|Retrieved from|\[Online\]\.?" + (r"|from" if when else "")
+    rest = re.sub(rf"\s*\b(?:{ending})\s*:?\s*$", "", rest.strip(), flags=re.IGNORECASE)
+    reference = parse_reference(rest) if looks_formatted(rest) else None
+    fields = dict(reference.fields) if reference else {}
+    if not url and fields.get("eprinttype") == "arxiv":
+        url = f"https://arxiv.org/abs/{fields['eprint']}"  # an arXiv id names its page
+    elif not url and fields.get("doi"):
+        url = f"https://doi.org/{fields['doi']}"
+    if reference and not {"author", "title"} & set(fields):
+        return SourceItem(label, url, None, None, when, line, col, written)  # `arXiv:2404.16696` alone
+    if reference:
+        return SourceItem(label, url, fields.get("title"), None, when, line, col, written, reference)
+    title, site = read_title(rest)
+    return SourceItem(label, url, title, site, when, line, col, written)
+
+
+def read_title(rest: str) -> tuple[str | None, str | None]:
+    """The title and site name of an item's text without its URL."""
+    if quoted := re.search(r"[“\"]([^“”\"]+?)[.,]?[”\"]", rest):
+        if len(quoted[1].split()) >= 2:
+            return clean_title(quoted[1]), site_name(rest[:quoted.start()] + rest[quoted.end():])
+    if japanese := re.match(r"^\s*([^「『\s][^「『]{0,30}?)\s*[「『](.+)[」』]\s*[.,。、]?\s*$", rest):
+        return clean_title(japanese[2]), clean_title(japanese[1])
+    title = clean_title(rest)
+    if title and (split := re.match(r"^(.+)\s+[|—–-]\s+([^|—–]+?)$", title)) and site_name(split[2]):
+        return clean_title(split[1]), site_name(split[2])  # `Title - Site`: the last part names the site
+    return title, None
