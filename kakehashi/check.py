@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from .content import Section
 from .diagnostics import Diagnostics, Silence, display_path
+from .import_leftovers import list_leftover_markers
 from .markdown_ext import RenderedSection
 from .parity import (Block, extract_figures, format_value, mentioned_values, pair_blocks,
                      split_blocks)
@@ -61,6 +62,7 @@ def check(content_dir: Path, strict: bool = False, drafts: bool = False,
         check_links(result.site, result.files, diag)
         list_unused_entries(result.site, diag)
         list_unconfirmed_titles(result.site, diag)
+        list_leftover_markers(result.site, diag)
         silences = find_silences(content_dir, result.site.config)
         diag.silence(silences)
         list_unused_silences(silences, diag)

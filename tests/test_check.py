@@ -392,3 +392,25 @@ def test_pair_blocks_by_position_within_each_part():
             for block, matches in pair_blocks(ja, en)] == [
         ("一", ["one"]), ("## 二", ["## two", "three and four"]),
         ("三", ["## two", "three and four"]), ("四", ["## two", "three and four"])]
+
+
+# --- markers an import left as written (kakehashi/import_leftovers.py) --------------------------
+
+def test_leftover_import_markers_are_listed_where_they_stand(project, capsys):
+    body = ("The plan goes on [3].[^xpert-shallotpeat][^note] Costs rose¹² and fell.④ See 【2†source】,\n"
+            "[cite: 1], [15†L2199-L2206] and the study.7 Not `[4]`, $x^{[2]}$, x², [0, 1] or [2025].\n\n"
+            "[^note]: The list's source [11] says so.\n")
+    content = project({END_EN: conclusion("Conclusion", body)}, name="leftovers")
+    code, _, err = run_check(content, capsys)
+    place = "leftovers/sections/03-conclusion.en.md"
+    advice = "is still as the import left it; replace it with the [^key] of its source [check.leftover-marker]"
+    assert err.splitlines() == [
+        f'{place}:5:18: warning: citation marker "[3]" ([n]) {advice}',
+        f'{place}:5:60: warning: citation marker "¹²" (superscript digits) {advice}',
+        f'{place}:5:72: warning: citation marker "④" (circled number) {advice}',
+        f'{place}:5:78: warning: citation marker "【2†source】" (【n】) {advice}',
+        f'{place}:6:1: warning: citation marker "[cite: 1]" ([cite: n]) {advice}',
+        f'{place}:6:12: warning: citation marker "[15†L2199-L2206]" ([n†…]) {advice}',
+        f'{place}:6:43: warning: citation marker "7" (bare digits) {advice}',
+        "check: 0 error(s), 7 warning(s)"]
+    assert (code, run_check(content, capsys, strict=True)[0]) == (0, 1)
