@@ -90,13 +90,15 @@ class BuildCache:
     its whole run, so a section edit re-renders that section and the pages that show it.
     """
 
-    store: dict[str, dict] = field(default_factory=dict)  # kind -> key -> value
+    store: dict[str, dict] = field(default_factory=dict)  # kind -> slot -> (key, value)
+    used: dict[str, set] = field(default_factory=dict)  # kind -> slots used since the last prune
     pages_rendered: int = 0  # pages the last render_site actually rendered
 
     def memo(self, kind: str, key, compute, keep_one_per=None):
         """The cached value for `key`, computing it on a miss; optionally one entry per slot."""
         table = self.store.setdefault(kind, {})
         slot = keep_one_per if keep_one_per is not None else key
+        self.used.setdefault(kind, set()).add(slot)
         hit = table.get(slot)
         if hit is not None and hit[0] == key:
             return hit[1]
@@ -117,6 +119,14 @@ class BuildCache:
         bibliography, items = self.memo("bibliography", (path, data), load, keep_one_per=path)
         diag.items.extend(items)
         return bibliography
+
+    def prune(self) -> None:
+        """Forget every slot the builds since the last prune did not use (removed sections, pages)."""
+        for kind, table in self.store.items():
+            used = self.used.get(kind, set())
+            for slot in [slot for slot in table if slot not in used]:
+                del table[slot]
+        self.used.clear()
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,7 @@ def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = 
         return BuildResult(diag, {}, time.perf_counter() - started, site)
     pages = plan_site(site, options)
     files = render_site(pages, options, cache)
+    cache.prune()  # a section or page that is gone must not stay in serve's memory
     if write:
         check_output_dir(options, diag)
         if not diag.failed(options.strict):
