@@ -34,6 +34,8 @@ REF_RUN = re.compile(r"(?:\[\^[^\]\s]+\])+")
 DEBRIS_LINE = re.compile(r"^[\s*_\-=~#]*$")
 TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+•・]|\d+[.)])\s")
+BROKEN_SENTENCE = re.compile(r"^[^#|`].{39,}[A-Za-z,]$")  # a long line of prose cut before its end
+SMALL_WORD_END = re.compile(r"\b(?:the|a|an|of|to|and|or|for|with|in|on|at|by|from|as)$")
 INTRODUCTION = {"ja": "はじめに", "en": "Introduction"}
 LEFTOVERS = "import-leftovers.{lang}.txt"
 
@@ -175,11 +177,9 @@ def render_part(export: Export, part: Part, by_line: dict[int, list[Marker]],
         if not DEBRIS_LINE.match(export.lines[number - 1]):
             break
         placed.discard(number)  # a separator (`**`, `---`) that ended the part is dropped
-    if plain:
-        out = separate_paragraphs(out)
-    body = REF_RUN.sub(lambda m: "".join(dict.fromkeys(re.findall(r"\[\^[^\]]+\]", m[0]))),
+    out = single_blank_lines(separate_paragraphs(out) if plain else out)
+    return REF_RUN.sub(lambda m: "".join(dict.fromkeys(re.findall(r"\[\^[^\]]+\]", m[0]))),
                        "\n".join(out).strip("\n"))
-    return body if FENCE_LINE.search(body) else re.sub(r"\n{3,}", "\n\n", body)
 
 
 def last_text(out: list[str]) -> int | None:
@@ -247,11 +247,27 @@ def separate_paragraphs(out: list[str]) -> list[str]:
     fenced = False
     for line in out:
         previous = result[-1] if result else ""
+        if not fenced and BROKEN_SENTENCE.search(previous) and not LIST_ITEM.match(line) and (
+                re.match(r"[a-z0-9]", line) or SMALL_WORD_END.search(previous) and line[:1].isalpha()):
+            result[-1] = f"{previous} {line}"  # `…plan provides` / `500 requests a day`: one sentence
+            continue
         if not fenced and line.strip() and previous.strip() and \
                 not (LIST_ITEM.match(line) and LIST_ITEM.match(previous)):
             result.append("")
         result.append(line)
         if line.startswith("```"):
+            fenced = not fenced
+    return result
+
+
+def single_blank_lines(out: list[str]) -> list[str]:
+    """At most one blank line between blocks; code keeps its own blank lines."""
+    result: list[str] = []
+    fenced = False
+    for line in out:
+        if line.strip() or fenced or (result and result[-1].strip()):
+            result.append(line)
+        if FENCE_LINE.match(line):
             fenced = not fenced
     return result
 
