@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import islice
-from typing import Callable
+from typing import Callable, Iterable
 
 from .import_text import repair_url
 
@@ -31,6 +31,7 @@ MAX_RANGE = 100
 MAX_RUN = 12
 MAX_READINGS = 12
 YEARS = range(1800, 2200)
+CLEAR_FORM = 10  # this many markers of another form: the report does not use bare digits
 KANA_KANJI = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
 CLOSERS = ")）」』\"”’'\\]"
 NUMBER_WORDS = set(
@@ -311,7 +312,7 @@ BY_NAME = {form.name: form for form in FORMS}
 MARKER = re.compile("|".join(f"(?P<{form.name}>{prefixed(form)})" for form in FORMS))
 STARTS = rf"[\[\\(^<【{SUPERSCRIPTS}{''.join(CIRCLED)}\ue200]|https?://|www\.|cite"
 MARKER_START = re.compile(STARTS)
-MARKER_OR_DIGIT_START = re.compile(rf"{STARTS}|\d")
+MARKER_OR_DIGIT_START = re.compile(rf"{STARTS}|(?<![^\W_])\d")  # bare digits start no word
 
 
 def parse_numbers(text: str) -> tuple[int, ...] | None:
@@ -372,20 +373,21 @@ def scan_line(masked: str, number: int, context: Context) -> list[Marker]:
     return markers
 
 
-def scan_markers(masked: tuple[str, ...], lines: range, known: frozenset[str],
+def scan_markers(masked: tuple[str, ...], lines: Iterable[int], known: frozenset[str],
                  tables: frozenset[int]) -> list[Marker]:
-    """Every marker in the given 1-based lines; bare digits only when no other form is used."""
-    top = max(numeric(known), default=0)
+    """Every marker in the given 1-based lines; bare digits when they are the report's own form."""
+    top, lines = max(numeric(known), default=0), [n for n in lines if masked[n - 1].strip()]
 
     def scan(bare: bool) -> list[Marker]:
-        return [marker for number in lines if masked[number - 1].strip()
-                for marker in scan_line(masked[number - 1], number,
-                                        Context(masked[number - 1], known, top, bare, number in tables))]
+        return [marker for number in lines for marker in scan_line(
+            masked[number - 1], number, Context(masked[number - 1], known, top, bare, number in tables))]
     markers = scan(False)
-    explicit = any(m.form not in ("named", "debris", "broken", "skip") for m in markers)
-    if explicit or not top:
-        return markers
-    return scan(True)
+    explicit = sum(m.form not in ("named", "debris", "broken", "circled") for m in markers)
+    if not top or explicit >= CLEAR_FORM:
+        return markers  # no numbered list for bare digits to cite, or the report's form is plain
+    with_bare = scan(True)
+    bare = sum(m.form == "bare" and bool(m.labels) for m in with_bare)
+    return with_bare if bare > explicit or not explicit else markers  # one way per report
 
 
 def is_listed(marker: Marker) -> bool:

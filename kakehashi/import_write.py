@@ -15,7 +15,6 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from .content import SECTION_NAME
