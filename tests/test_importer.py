@@ -332,9 +332,11 @@ def test_bare_digits_that_are_no_markers(line):
     assert bare_of(line) == []
 
 
-def test_bare_digits_are_read_only_when_the_report_uses_no_other_form():
+def test_bare_digits_are_read_only_when_they_are_the_reports_own_form():
     known = frozenset({"1", "2"})
     assert [m.form for m in scan_markers(("Growth [1]. It rose.2",), [1], known, frozenset())] == ["bracket"]
+    stray = scan_markers(("A value¹ first.", "Growth.1 It rose.2 And fell.1"), [1, 2], known, frozenset())
+    assert [m.form for m in stray] == ["superscript", "bare", "bare", "bare"]  # one stray ¹ is no style
     bare = scan_markers(("Growth.1 It rose.2",), [1], known, frozenset())
     assert [m.form for m in bare] == ["bare", "bare"]
     assert scan_markers(("Growth.1 It rose.2",), [1], frozenset(), frozenset()) == []  # no list
