@@ -20,6 +20,7 @@ SECTION_NAME = re.compile(r"^(?P<number>\d+)-(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\
 FRONT_MATTER_KEYS = {"title", "summary", "draft"}
 FENCE = "---"
 DRAFT_KEY = re.compile(r"^draft\s*:")
+FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,7 @@ def parse_front_matter(path: Path, text: str, diag: Diagnostics) -> tuple[dict |
         return None, "", 1
     source = "\n".join(lines[1:end])
     try:
-        node = yaml.compose(source, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(source)
+        node, data = read_yaml(source)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 2, mark.column + 1) if mark else (2, 1)
@@ -216,6 +216,25 @@ def parse_front_matter(path: Path, text: str, diag: Diagnostics) -> tuple[dict |
     return meta, "\n".join(lines[end + 1:]), end + 2
 
 
+def read_yaml(source: str) -> tuple[yaml.Node | None, object]:
+    """The front matter's node (for key lines) and its data, parsed once, safely.
+
+    libyaml reads it when PyYAML has it; any problem is read again by the pure-Python
+    loader, whose messages the diagnostics quote.
+    """
+    for loader in (FAST_LOADER, yaml.SafeLoader):
+        reader = loader(source)
+        try:
+            node = reader.get_single_node()
+            return node, reader.construct_document(node) if node is not None else None
+        except yaml.YAMLError:
+            if loader is yaml.SafeLoader:
+                raise
+        finally:
+            reader.dispose()
+    raise AssertionError("unreachable")
+
+
 def check_drafts(sections: list[Section], diag: Diagnostics) -> None:
     """Warn when a section is a draft in one language but not in another.
 
@@ -244,9 +263,12 @@ def check_pairing(slugs: tuple[str, ...], files: list[Path], config: SiteConfig,
     """
     if config.allow_missing_translations:
         return
-    named = [(match, path) for path in files if (match := SECTION_NAME.match(path.name))]
+    by_slug: dict[str, dict[str, Path]] = {}  # slug -> language -> file
+    for path in files:
+        if match := SECTION_NAME.match(path.name):
+            by_slug.setdefault(match["slug"], {})[match["lang"]] = path
     for slug in slugs:
-        present = {match["lang"]: path for match, path in named if match["slug"] == slug}
+        present = by_slug[slug]
         some = next(iter(present.values()))
         stem = some.name.split(".", 1)[0]
         for code in config.language_codes:
