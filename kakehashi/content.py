@@ -6,6 +6,7 @@ paired across languages by `NN-slug`. Front matter is YAML, loaded safely.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,7 +227,11 @@ def read_yaml(source: str) -> tuple[yaml.Node | None, object]:
         reader = loader(source)
         try:
             node = reader.get_single_node()
-            return node, reader.construct_document(node) if node is not None else None
+            if node is None:
+                return None, None
+            keys = copy.copy(node)  # as written: constructing flattens a merge key (<<) away
+            keys.value = list(node.value) if isinstance(node.value, list) else node.value
+            return keys, reader.construct_document(node)
         except yaml.YAMLError:
             if loader is yaml.SafeLoader:
                 raise
