@@ -3,10 +3,11 @@
 Takes the build options, host and port. Serves the output folder under the base URL's
 path (so `--base-url https://u.github.io/repo/` previews at `/repo/`, as Pages serves it).
 A watcher thread polls content/, templates/ and static/ (never following a symlink, never
-looking inside the output folder) and rebuilds in that thread, so the server keeps
-answering from the last good site while a rebuild runs; open pages reload when it ends.
-A failed rebuild, whether the content has errors or the build crashed, keeps the last good
-site online and shows what failed as an overlay on the page and in the terminal.
+looking inside the output folder); after each burst of saves it has a build process of
+its own rebuild, one build at a time, so the server keeps answering from the last good
+site while a rebuild runs, however long; open pages reload when it ends. A failed rebuild,
+whether the content has errors or the build crashed, keeps the last good site online and
+shows what failed as an overlay on the page and in the terminal.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import ipaddress
 import json
 import logging
 import mimetypes
+import multiprocessing
 import os
+import signal
 import stat
 import sys
 import threading
@@ -375,6 +378,79 @@ def crash_diagnostic(exc: Exception, roots: tuple[Path, ...]) -> Diagnostic:
                       "internal")
 
 
+def build_process(options: BuildOptions, connection) -> None:
+    """The rebuild process: one build each time the server asks, answered with what failed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    cache = BuildCache()  # lives here, so the server's memory never holds a build
+    while True:
+        try:
+            connection.recv()
+        except (EOFError, OSError):
+            return  # the server stopped
+        connection.send(run_build(options, cache))
+
+
+@dataclass
+class Builder:
+    """The rebuild process, seen from the server: started on demand, restarted if it dies.
+
+    Builds run in a process of their own, so a long regular expression over a huge section
+    (which holds Python's lock for seconds) never stalls a request, and a crash that takes
+    the process down is one line, not the end of the server.
+    """
+
+    options: BuildOptions
+    process: multiprocessing.process.BaseProcess | None = None
+    connection: object = None  # the server's end of the pipe
+    busy: bool = False  # a build is running
+    stopping: bool = False  # the server is stopping: the process's end is no failure
+
+    def build(self) -> tuple[Diagnostic, ...]:
+        """Run one build in the process; what failed (empty when it worked)."""
+        if self.stopping:
+            return ()
+        if self.process is None or not self.process.is_alive():
+            context = multiprocessing.get_context("spawn")  # a fresh interpreter, no threads
+            self.connection, theirs = context.Pipe()
+            self.process = context.Process(target=build_process, args=(self.options, theirs),
+                                           name="kakehashi-build", daemon=True)
+            self.process.start()
+            theirs.close()
+        self.busy = True
+        try:
+            self.connection.send(True)
+            return self.connection.recv()
+        except (EOFError, OSError):
+            self.process.join(1)
+            code, self.process = self.process.exitcode, None
+            if self.stopping:
+                return ()
+            how = (f"signal {-code}" + ("; out of memory?" if code == -signal.SIGKILL else "")
+                   if code and code < 0 else f"exit status {code}")
+            crash = Diagnostic("kakehashi", None, None, "error", f"internal error (the build "
+                               f"process stopped with {how}) while building; the last good "
+                               "site stays online and the next save starts a new one",
+                               "internal")
+            print(crash.format(), file=sys.stderr)
+            return (crash,)
+        finally:
+            self.busy = False
+
+    def stop(self) -> None:
+        """End the process: when idle, through the pipe; a build still running is cut short."""
+        self.stopping = True
+        process = self.process
+        if process is None:
+            return
+        if not self.busy:
+            self.connection.close()  # the process reads the end of the pipe and returns
+            process.join(STOP_SECONDS)
+        if process.is_alive():
+            process.terminate()  # the next build cleans what an interrupted write left
+            process.join(STOP_SECONDS)
+
+
 def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> int:
     """Build, then serve and rebuild until Ctrl-C; return the exit status."""
     try:
@@ -384,9 +460,18 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> i
         return 1
     out_dir = options.out_dir.expanduser().resolve()
     state = ServeState(out_dir)
-    cache = BuildCache()
-    state.errors = run_build(options, cache)
-    if not (out_dir / "index.html").is_file():
+    builder = Builder(options)
+    try:
+        return serve_site(builder, state, sockets, options, host, port)
+    finally:
+        builder.stop()
+
+
+def serve_site(builder: Builder, state: ServeState, sockets: list, options: BuildOptions,
+               host: str, port: int) -> int:
+    """The first build, then the server and the watcher until Ctrl-C."""
+    state.errors = builder.build()
+    if not (state.out_dir / "index.html").is_file():
         print("serve: the first build failed, so there is nothing to serve yet; fix the errors "
               "above and run it again", file=sys.stderr)
         return 1
@@ -394,15 +479,15 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> i
     loop = IOLoop.current()
 
     def rebuild() -> None:
-        state.errors = run_build(options, cache)
+        state.errors = builder.build()
         loop.add_callback(reload_browsers, state)
 
     folders = [os.path.realpath(folder) for folder in
                (options.content_dir, options.templates_dir, options.static_dir)]
-    skipped = (str(out_dir),)  # never our own output, wherever --out points
+    skipped = (str(state.out_dir),)  # never our own output, wherever --out points
     stop = threading.Event()
     watcher = threading.Thread(target=watch, args=(folders, skipped, rebuild, stop),
-                               name="kakehashi-rebuild", daemon=True)
+                               name="kakehashi-watch", daemon=True)
     logging.getLogger("tornado").setLevel(logging.WARNING)
     logging.getLogger("tornado.access").setLevel(logging.ERROR)  # no line per request
     server = HTTPServer(make_application(state, base_path, host, port),
@@ -417,7 +502,7 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> i
         pass
     stop.set()
     server.stop()
-    watcher.join(STOP_SECONDS)  # a rebuild in its last steps may finish; a long one is left
+    watcher.join(STOP_SECONDS)  # a rebuild in its last steps may finish; a long one is cut
     LOG.info("Stopped.")
     return 0
 

@@ -15,6 +15,7 @@ import http.client
 import os
 import re
 import shutil
+import signal
 import socket
 import time
 import urllib.parse
@@ -279,27 +280,59 @@ def test_the_watcher_never_follows_symlinks_out_of_the_content(project, live_ser
                f"an edit was missed with links in the content:\n{server.log()}")
 
 
-def test_pages_are_served_while_a_rebuild_runs(project, live_server, open_live):
-    """A section that is a named pipe keeps the rebuild reading until the test writes it."""
-    content = project()
-    server = live_server(content)
-    page = open_live(f"{server.url}ja/memo-leak/")
+SLOW_EN = "---\ntitle: \"Slow\"\n---\n\nSlow to read.\n"
+SLOW_JA = "---\ntitle: \"遅い\"\n---\n\n読むのが遅い。\n"
+
+
+def hold_a_rebuild(content: Path, server) -> int:
+    """Make a section a named pipe and wait until a rebuild reads it; the pipe's writing end.
+
+    The rebuild waits until the test writes the section and closes that end.
+    """
     sections = content / "sections"
-    slow_en = "---\ntitle: \"Slow\"\n---\n\nSlow to read.\n"
-    slow_ja = "---\ntitle: \"遅い\"\n---\n\n読むのが遅い。\n"
-    (sections / "04-slow.en.md").write_text(slow_en, encoding="utf-8")
+    (sections / "04-slow.en.md").write_text(SLOW_EN, encoding="utf-8")
     os.mkfifo(sections / "04-slow.ja.md")
-    writer = None
+    writer = []
 
     def rebuild_is_reading() -> bool:
-        nonlocal writer
         try:
-            writer = os.open(sections / "04-slow.ja.md", os.O_WRONLY | os.O_NONBLOCK)
+            writer.append(os.open(sections / "04-slow.ja.md", os.O_WRONLY | os.O_NONBLOCK))
         except OSError:  # ENXIO: nobody reads the pipe yet
             return False
         return True
     wait_until(rebuild_is_reading, "no rebuild opened the section; provoke a long rebuild "
                f"another way:\n{server.log()}", seconds=10)
+    return writer[0]
+
+
+def release_the_rebuild(content: Path, writer: int) -> None:
+    """Put a plain file where the pipe was, then let the held rebuild read the pipe to its end."""
+    sections = content / "sections"
+    (sections / "04-slow.ja.md.tmp").write_text(SLOW_JA, encoding="utf-8")
+    os.replace(sections / "04-slow.ja.md.tmp", sections / "04-slow.ja.md")
+    try:
+        os.write(writer, SLOW_JA.encode())
+    except BrokenPipeError:
+        pass  # the reader is gone (the test killed it)
+    finally:
+        os.close(writer)
+
+
+def build_processes(server) -> list[int]:
+    """The process ids of the server's build process (its multiprocessing children)."""
+    found = []
+    for children in Path(f"/proc/{server.process.pid}/task").glob("*/children"):
+        for pid in children.read_text().split():
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(int(pid))
+    return found
+
+
+def test_pages_are_served_while_a_rebuild_runs(project, live_server, open_live):
+    content = project()
+    server = live_server(content)
+    page = open_live(f"{server.url}ja/memo-leak/")
+    writer = hold_a_rebuild(content, server)
     try:
         finished = rebuilds(server)
         for attempt in range(3):  # during the rebuild: the last good site, at once
@@ -309,15 +342,49 @@ def test_pages_are_served_while_a_rebuild_runs(project, live_server, open_live):
             edit(content, ORIGINAL.replace("メモは流出した。", f"メモは保存{attempt}。", 1))
             time.sleep(0.3)
         assert rebuilds(server) == finished  # still the same rebuild, still reading
-        (sections / "04-slow.ja.md.tmp").write_text(slow_ja, encoding="utf-8")
-        os.replace(sections / "04-slow.ja.md.tmp", sections / "04-slow.ja.md")
-        os.write(writer, slow_ja.encode())
     finally:
-        os.close(writer)
+        release_the_rebuild(content, writer)
     page.get_by_text("メモは保存2。").wait_for(timeout=HANG_SECONDS * 1000)
     time.sleep(2 * SETTLE_SECONDS)
     assert rebuilds(server) == finished + 2, server.log()  # three saves made one more rebuild
     assert http_get(f"{server.url}ja/slow/")[0] == 200
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_a_killed_build_is_one_line_and_the_next_save_recovers(project, live_server):
+    content = project()
+    server = live_server(content)
+    writer = hold_a_rebuild(content, server)
+    try:
+        (child,) = build_processes(server)
+        os.kill(child, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+        wait_until(lambda: "stopped with signal 9" in server.log(), server.log())
+        status, body = http_get(f"{server.url}ja/memo-leak/", timeout=HANG_SECONDS)
+        assert status == 200 and "メモは流出した。".encode() in body  # the last good site
+        overlay = re.search(rb'<pre id="kakehashi-errors".*?</pre>', body, re.S)[0]
+        assert overlay.count(b"\n") == 1 and b"stopped with signal 9" in overlay
+    finally:
+        release_the_rebuild(content, writer)
+
+    def recovered() -> bool:
+        status, body = http_get(f"{server.url}ja/slow/")
+        return status == 200 and b"kakehashi-errors" not in body
+    wait_until(recovered, f"no new build process rebuilt the site:\n{server.log()}")
+    assert "Traceback" not in server.log()
+
+
+def test_ctrl_c_stops_the_server_while_a_rebuild_hangs(project, live_server):
+    content = project()
+    server = live_server(content)
+    writer = hold_a_rebuild(content, server)
+    builders = build_processes(server) if Path("/proc/self/task").exists() else []
+    try:
+        returncode, log = server.stop()  # within SERVER_STOP_SECONDS, or it fails
+    finally:
+        os.close(writer)
+    assert returncode == 0 and "Traceback" not in log, log
+    for pid in builders:  # no build process outlives the server
+        wait_until(lambda: not Path(f"/proc/{pid}").exists(), f"build process {pid} lives on")
 
 
 ODD_TARGETS = [b"%00", b"ja/%00/", b"ja%00.html", b"%zz", b"%", b"%e3%81", b"%ff%fe", b"ja/%0a",
@@ -393,10 +460,9 @@ def test_the_overlay_is_correct_for_pages_of_any_size(project, live_server):
         wait_until(lambda: rebuilds(server) > built, f"no rebuild:\n{server.log()}")
         time.sleep(SETTLE_SECONDS)
     assert page_file.read_bytes().rfind(b"</body>") == straddle
-    built = rebuilds(server)
     edit(content, BROKEN)
-    wait_until(lambda: rebuilds(server) > built and "Rebuild failed" in server.log(),
-               f"the broken edit made no failed rebuild:\n{server.log()}")
+    wait_until(lambda: b"kakehashi-errors" in http_get(f"{server.url}ja/")[1],
+               f"the broken edit brought no overlay:\n{server.log()}")
     for path in ("ja/conclusion/", "ja/", "ja/memo-leak/", "missing/"):
         status, headers, body = fetch(f"{server.url}{path}")
         assert status == (404 if path == "missing/" else 200), path
@@ -411,11 +477,14 @@ def test_the_overlay_is_correct_for_pages_of_any_size(project, live_server):
 
 
 def rss_mib(pid: int) -> float:
-    """The resident memory of a process, in MiB (Linux)."""
+    """The resident memory of a process and all its children, in MiB (Linux)."""
+    total = 0.0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
+            total += int(line.split()[1]) / 1024
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        total += sum(rss_mib(int(child)) for child in children.read_text().split())
+    return total
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
