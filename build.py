@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 VENV_PYTHON = Path(__file__).resolve().parent / ".venv" / "bin" / "python"
-REQUIRED = ("jinja2", "markdown", "pybtex", "yaml", "livereload")  # import names
+REQUIRED = ("jinja2", "markdown", "pybtex", "yaml", "livereload", "latex2mathml")  # import names
 
 
 def main() -> int:

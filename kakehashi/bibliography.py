@@ -20,7 +20,8 @@ from pybtex.database import BibliographyData, parse_string
 from pybtex.richtext import Text
 from pybtex.scanner import PybtexSyntaxError
 
-from .bibstyle import CJK, HtmlBackend, KakehashiStyle, PlainHtmlBackend, entry_language, safe_url
+from .bibstyle import (CJK, UI, HtmlBackend, KakehashiStyle, PlainHtmlBackend, entry_language,
+                       entry_year, safe_url, short_names)
 from .config import read_text
 from .diagnostics import Diagnostics
 
@@ -68,6 +69,8 @@ class FormattedEntry:
     html_plain: str  # the entry as HTML without links (for popovers inside a link)
     text: str  # the entry as plain text (for `title` tooltips)
     language: str  # the entry's own language, "ja" or "en"
+    names: str = ""  # who an in-text citation names: "Becker", "Smith and Doe", "山田ほか"
+    year: str = ""  # the year an author-date citation shows: "1984a", "n.d." / "刊行年不明"
 
 
 def load_bibliography(path: Path, diag: Diagnostics) -> Bibliography | None:
@@ -214,10 +217,31 @@ def clean_latex(path: Path, key: str, name: str, value: str, line: int,
     return value
 
 
-def format_bibliography(bibliography: Bibliography, numbers: dict[str, int],
-                        language: str) -> dict[str, FormattedEntry]:
-    """Format every numbered entry for one page language; keyed by BibTeX key."""
-    style = KakehashiStyle(language)
+def year_labels(bibliography: Bibliography, numbers: dict[str, int]) -> dict[str, str]:
+    """Each entry's author-date year, with a, b, … where names and year are the same.
+
+    The letters follow the bibliography's order (by author, year, title), so "Becker 1984a"
+    is listed before "Becker 1984b".
+    """
+    entries = bibliography.data.entries
+    groups: dict[tuple[str, str], list[str]] = {}
+    for key in sorted(numbers, key=numbers.get):
+        year = entry_year(entries[key])
+        groups.setdefault((short_names(entries[key]), year), []).append(key)
+    labels = {}
+    for (_, year), keys in groups.items():
+        for position, key in enumerate(keys):
+            suffix = "abcdefghijklmnopqrstuvwxyz"[position % 26] if len(keys) > 1 and year else ""
+            labels[key] = year + suffix
+    return labels
+
+
+def format_bibliography(bibliography: Bibliography, numbers: dict[str, int], language: str,
+                        citation_style: str = "numeric") -> dict[str, FormattedEntry]:
+    """Format every numbered entry for one page language and style; keyed by BibTeX key."""
+    years = year_labels(bibliography, numbers)
+    style = KakehashiStyle(language, citation_style,
+                           years if citation_style == "author-date" else {})
     html, plain, text = HtmlBackend(), PlainHtmlBackend(), TextBackend()
     formatted = {}
     for done, (key, number) in enumerate(numbers.items()):
@@ -233,6 +257,8 @@ def format_bibliography(bibliography: Bibliography, numbers: dict[str, int],
             html_plain=rich.render(plain),
             text=rich.render(text),
             language=entry_language(entry),
+            names=short_names(entry),
+            year=years[key] or UI[language]["no_date"],
         )
     return formatted
 

@@ -34,9 +34,15 @@ MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "Au
 MONTH_NUMBERS = {name.lower()[:3]: index for index, name in enumerate(MONTHS_EN, start=1)}
 ISO_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?")
 UI = {  # labels follow the page's language
-    "ja": {"accessed": "閲覧日", "archived": "アーカイブ"},
-    "en": {"accessed": "Accessed", "archived": "archived copy"},
+    "ja": {"accessed": "閲覧日", "archived": "アーカイブ", "no_date": "刊行年不明"},
+    "en": {"accessed": "Accessed", "archived": "archived copy", "no_date": "n.d."},
 }
+NAME_JOINERS = {  # in-text author names follow the entry's language, like its punctuation
+    "ja": {"two": "{}・{}", "many": "{}ほか"},
+    "en": {"two": "{} and {}", "many": "{} et al."},
+}
+ORGANISATION_FIELDS = ("organization", "institution", "publisher", "journaltitle", "journal")
+SHORT_TITLE_WORDS = 4  # an in-text label made from a title keeps its first words
 DESCRIPTIONS = {  # what stands in for an unconfirmed title, in the page's language
     "ja": {"brackets": ("［", "］"), "page": "{site}のウェブページ", "video": "{site}の動画",
            "post": "{site}の投稿", "document": "{site}のPDF文書", "work": "題名未確認"},
@@ -56,10 +62,11 @@ URL_KINDS = (  # (pattern on the URL, kind of description); anything else is a w
 URL_HOST = re.compile(r"^https?://(?:[^@/]*@)?(?:www\.)?([^/:?#]+)", re.IGNORECASE)
 TERMS = {  # terms follow the entry's language
     "ja": {"volume": "{}巻", "number": "{}号", "pages": "{}頁", "edition": "第{}版",
-           "editors": "{}編", "in": "所収", "techreport": "技術報告", "resreport": "研究報告"},
+           "editors": "{}編", "in": "所収", "techreport": "技術報告", "resreport": "研究報告",
+           "version": "バージョン{}"},
     "en": {"volume": "vol. {}", "number": "no. {}", "pages": "pp. {}", "edition": "{} ed.",
            "editors": "{}, ed.", "in": "In", "techreport": "Technical report",
-           "resreport": "Research report"},
+           "resreport": "Research report", "version": "version {}"},
 }
 TYPE_KEYS = ("techreport", "resreport")  # biblatex `type` keys that have a term of their own
 REPORT_TYPES = {"techreport", "report"}  # numbered as `RFC 3629`, `Technical report 99-02`
@@ -153,6 +160,54 @@ def safe_url(url: str) -> str | None:
     return url if url.lower().startswith(SAFE_SCHEMES) else None
 
 
+def family_names(entry) -> list[str]:
+    """The family names of the authors (or editors) as plain text; organisations whole."""
+    people = entry.persons.get("author") or entry.persons.get("editor") or []
+    names = []
+    for person in people:
+        written = " ".join([*person.prelast_names, *person.last_names]) or str(person)
+        names.append(str(Text.from_latex(written) if TEX_SYNTAX.search(written) else written)
+                     .replace("{", "").replace("}", ""))
+    return names
+
+
+def short_names(entry) -> str:
+    """Who an in-text citation names: `Becker`, `Smith and Doe`, `山田ほか`, `Google DeepMind`."""
+    names = family_names(entry)
+    joiners = NAME_JOINERS[entry_language(entry)]
+    if len(names) == 1:
+        return names[0]
+    if len(names) == 2:
+        return joiners["two"].format(*names)
+    if names:
+        return joiners["many"].format(names[0])
+    for name in ORGANISATION_FIELDS:
+        if entry.fields.get(name, "").strip():
+            value = entry.fields[name].strip()
+            return str(Text.from_latex(value)) if TEX_SYNTAX.search(value) else value
+    if title_unconfirmed(entry):
+        host = URL_HOST.match(safe_url(entry.fields.get("url", "")) or "")
+        if host:
+            return host[1].lower()
+    title = entry.fields.get("title", "").strip()
+    if title:
+        words = title.split()
+        return " ".join(words[:SHORT_TITLE_WORDS]) + ("…" if len(words) > SHORT_TITLE_WORDS else "")
+    return entry.key
+
+
+def entry_year(entry) -> str:
+    """The year of the entry's date, or "" when it has none."""
+    match = re.match(r"\d{4}", entry_date(entry) or "")
+    return match[0] if match else ""
+
+
+def sort_key(entry) -> tuple[str, str, str]:
+    """Author-date order: `sortkey` if given, else the in-text names; then year and title."""
+    first = entry.fields.get("sortkey") or short_names(entry)
+    return (first.casefold(), entry_year(entry), entry.fields.get("title", "").casefold())
+
+
 class NameStyle(BaseNameStyle):
     """Full names: CJK names family-first with no space or comma, others given-first."""
 
@@ -173,6 +228,12 @@ def persons(children, context, role):
         raise FieldIsMissing(role, entry)
     style = context["style"]
     names = [style.format_name(person) for person in entry.persons[role]]
+    first = entry.persons[role][0]
+    if style.citation_style == "author-date" and not CJK.search(str(first)) and \
+            first.rich_first_names:  # listed by family name, so the first name reads family first
+        family = join(sep=" ")[[*first.rich_prelast_names, *first.rich_last_names]]
+        given = join(sep=" ")[[*first.rich_first_names, *first.rich_middle_names]]
+        names[0] = Text(family.format_data(context), ", ", given.format_data(context))
     if entry_language(entry) == "ja":
         return join(sep="、")[names].format_data(context)
     return join(sep=", ", sep2=" and ", last_sep=", and ")[names].format_data(context)
@@ -341,6 +402,23 @@ def links(children, context):
 
 
 @node
+def creators(children, context):
+    """The authors, else the editors; missing (so the template can put the title first) if neither."""
+    names = first_of[optional[persons("author")], optional[editors]].format_data(context)
+    if not names:
+        raise FieldIsMissing("author", context["entry"])
+    return names
+
+
+@node
+def label_year(children, context):
+    """The year an author-date citation shows, with its a/b suffix: `1984a`; else `n.d.`."""
+    style = context["style"]
+    year = style.year_labels.get(context["entry"].key, "")
+    return Text(year) if year else in_page_language(context, UI[style.language]["no_date"])
+
+
+@node
 def sentences(children, context):
     """Join blocks with the entry language's full stop."""
     language = entry_language(context["entry"])
@@ -370,9 +448,12 @@ class KakehashiStyle(BaseStyle):
     default_label_style = "number"
     default_sorting_style = "none"
 
-    def __init__(self, language: str, **kwargs):
+    def __init__(self, language: str, citation_style: str = "numeric",
+                 year_labels: dict[str, str] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.language = language
+        self.citation_style = citation_style  # "numeric" or "author-date"
+        self.year_labels = year_labels or {}  # key -> "1984a" (author-date)
         self.format_name = NameStyle().format
         self.templates = {}  # (entry language, is a report) -> template, built once
 
@@ -383,24 +464,35 @@ class KakehashiStyle(BaseStyle):
 
     def get_template(self, entry):
         """The template every entry type uses; missing parts are simply left out."""
-        shape = (entry_language(entry), entry.type.lower() in REPORT_TYPES)
+        shape = (entry_language(entry), entry.type.lower() in REPORT_TYPES)  # and self's style
         if shape not in self.templates:
-            self.templates[shape] = self.build_template(*shape)
+            self.templates[shape] = self.build_template(*shape, self.citation_style)
         return self.templates[shape]
 
     @staticmethod
-    def build_template(language: str, report: bool):
-        """The template for entries of one language, reports or other types."""
-        creators = first_of[optional[persons("author")], optional[editors]]
+    def build_template(language: str, report: bool, citation_style: str = "numeric"):
+        """The template for entries of one language, reports or other types, in one style.
+
+        Numeric: `Authors. Title. …`; author-date puts the year (with its a/b) after the
+        authors, as the reader looks it up: `Becker, Howard S. 1984a. …`, `山田太郎（2025）「…」…`.
+        """
+        names = first_of[optional[persons("author")], optional[editors]]
         work = join[optional[title], english_title]
-        if language == "en":
-            head = join(sep=" ")[sentence[creators], work]  # `Jane Doe, ed.` takes no second stop
+        if citation_style == "author-date" and language == "en":
+            head = first_of[optional[join(sep=" ")[sentence[creators], sentence[label_year], work]],
+                            join(sep=" ")[sentence[work], label_year]]
+        elif citation_style == "author-date":
+            head = first_of[optional[join[creators, "（", label_year, "）", work]],
+                            join[work, "（", label_year, "）"]]
+        elif language == "en":
+            head = join(sep=" ")[sentence[names], work]  # `Jane Doe, ed.` takes no second stop
         else:
-            head = join[creators, work]
+            head = join[names, work]
         if report:
             numbering = [join(sep=" ")[kind, optional[field("number")]], optional[edition]]
         else:
             numbering = [volume_number, optional[edition], optional[kind]]
+        numbering.append(optional[term("version", "version")])
         publication = clause[(
             container,
             *numbering,

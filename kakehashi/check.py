@@ -4,8 +4,9 @@ Takes the content folder; builds the whole site in memory (so every build diagno
 found) and adds the lints a build does not need: translation drift between the languages
 of a section, heading structures that differ between them, figures of a Japanese paragraph
 missing from its English paragraph (numbers parity, see `parity.py`), broken internal
-links and fragments, entries left unused when only cited ones are listed, and titles still
-to be confirmed.
+links and fragments, entries left unused when only cited ones are listed, titles still
+to be confirmed, and cross-references to a figure, table or heading that only one language
+of its section labels.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .content import Section
+from .crossrefs import list_one_language_targets
 from .diagnostics import Diagnostics, Silence, display_path
 from .import_leftovers import list_leftover_markers
 from .markdown_ext import RenderedSection
@@ -59,6 +61,8 @@ def check(content_dir: Path, strict: bool = False, drafts: bool = False,
         check_drift(result.site, diag)
         check_headings(result.site, diag)
         check_number_parity(result.site, diag)
+        list_one_language_targets(result.site.report, result.site.labels, result.site.index.crossrefs,
+                                  result.site.config.language_codes, diag)
         check_links(result.site, result.files, diag)
         list_unused_entries(result.site, diag)
         list_unconfirmed_titles(result.site, diag)

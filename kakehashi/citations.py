@@ -2,8 +2,12 @@
 
 `scan_citations` takes one section's raw text and gives every `CitationRef` with its
 `file:line:col` (Python-Markdown keeps no positions, so it reads the raw text through the
-shared scanner, `scanner.py`, which masks code, raw HTML and footnote definitions exactly
-where the renderer would not see citations).
+shared scanner, `scanner.py`, which masks code, raw HTML, maths and footnote definitions
+exactly where the renderer would not see citations). It reads every form pandoc reads:
+`[@key]`, `[@a; @b]`, `[see @key, p. 12; also @other]`, `[-@key]`, narrative `@key` and
+`@key [p. 12]`, and Kakehashi's own `[^key]` and `[^key, p. 12]`. Cross-references
+(`@fig-x`, `@tbl-x`, `@sec-x`) use the same syntax; they come out as `CitationRef`s with
+`crossref=True`, for `crossrefs.py`.
 `resolve_citations` takes the report and the bibliography and gives a `CitationIndex`:
 one number per source for the whole site, the same in every language.
 """
@@ -16,28 +20,103 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .bibliography import Bibliography
+from .bibstyle import sort_key
 from .config import SiteConfig
 from .content import Report, Section
 from .diagnostics import Diagnostics, line_col
 from .scanner import scan_source
 
 FOOTNOTE_REF = r"\[\^[^\]\n]*\]"
-PANDOC_REF = r"\[@[^\]\n]*\]"
-GROUP = re.compile(rf"(?<!\\)(?:{FOOTNOTE_REF}|{PANDOC_REF})+(?![(\[:])")
+# A bracket is a pandoc citation when one of its `;`-separated items has an `@` at the
+# start of a word: `[@a]`, `[see @a, p. 3]`, `[-@a]`; `[info@example.com]` is not one.
+PANDOC_REF = r"\[(?=[^\[\]\n]*?(?<=[\[\s;])-?@)[^\[\]\n]*\]"
+GROUP = re.compile(rf"(?<![\\!])(?:{FOOTNOTE_REF}|{PANDOC_REF})+(?![(\[:])")
 REF = re.compile(rf"{FOOTNOTE_REF}|{PANDOC_REF}")
-PANDOC_ITEM = re.compile(r"^\s*@([^\s;,@\[\]]+)\s*$")
-UNCLOSED_REF = re.compile(r"(?<!\\)\[[\^@](?=[^\s\]])[^\]\[\n]*(?=\n|\[|$)")
+PANDOC_ITEM = re.compile(r"^(?P<prefix>(?:.*\s)?)(?P<suppress>-?)@(?P<key>[^\s;,@\[\]]+)"
+                         r"(?P<rest>(?:[\s,][^@]*)?)$", re.DOTALL)
+UNCLOSED_REF = re.compile(r"(?<![\\!])\[(?:\^(?=[^\s\]])|(?=[^\]\[\n]*?(?<=[\[\s;])-?@[^\s\]]))"
+                          r"[^\]\[\n]*(?=\n|\[|$)")
+# Narrative `@key` (pandoc's rule): an `@` right after an ASCII letter or digit, or after
+# one of . _ % + - / : = (an e-mail address, a URL), is plain text; so is `\@` and an `@`
+# that no letter, digit or _ follows. A key in running text is ASCII and ends with a letter,
+# a digit or _, so `@becker1984が` and `@becker1984.` end before が and the full stop.
+NARRATIVE = re.compile(r"(?<![A-Za-z0-9._%+\-/:=@\\])@(?P<key>[A-Za-z0-9_](?:[A-Za-z0-9_:.#%+\-/~]*"
+                       r"[A-Za-z0-9_])?)(?:[ \t]\[(?P<locator>[^\[\]\n@^][^\[\]\n]*)\](?![(\[:]))?")
+CROSSREF_PREFIXES = ("fig", "tbl", "sec")  # what Kakehashi numbers and links
+RESERVED_PREFIXES = CROSSREF_PREFIXES + ("eq", "lst", "thm", "lem", "cor", "prp", "cnj", "def",
+                                         "exm", "exr", "sol", "rem")  # Quarto's; never keys
 
 
 @dataclass(frozen=True)
 class CitationRef:
-    """One written reference: `[^key]` or one `@key` of `[@a; @b]`."""
+    """One written reference: `[^key]`, one `@key` of `[@a; @b]`, or a narrative `@key`."""
 
     path: Path  # the section file
     line: int  # 1-based line in the file (front matter counted)
-    col: int  # 1-based column in characters, of the reference's `[`
+    col: int  # 1-based column in characters, of the reference's `[` (or of a narrative `@`)
     label: str  # the key as written
-    group: int  # index of the adjacent group it belongs to, per file
+    group: int  # index of the group it belongs to, per file, in text order
+    prefix: str = ""  # text before the key inside the brackets: "see"
+    locator: str = ""  # what follows the key, as written: "p. 12" (see locators.py)
+    suppress_author: bool = False  # `[-@key]`: the year (or number) without the name
+    narrative: bool = False  # `@key` in running text: "Becker [5]", "Becker (1984)"
+    crossref: bool = False  # `@fig-x`, `@tbl-x`, `@sec-x`: a cross-reference, not a citation
+
+
+@dataclass(frozen=True)
+class CiteItem:
+    """One item of a written citation, as both the scanner and the renderer read it."""
+
+    label: str  # the key (or cross-reference label) as written
+    prefix: str = ""  # "see"
+    locator: str = ""  # "p. 12" and any suffix, as written after the key
+    suppress_author: bool = False  # written `-@key`
+    narrative: bool = False  # written `@key` in running text
+
+
+def is_crossref(label: str) -> bool:
+    """Whether a label is a cross-reference (`fig-x`, `tbl-x`, `sec-x`, or another Quarto kind)."""
+    return label.split("-", 1)[0] in RESERVED_PREFIXES and "-" in label
+
+
+def parse_reference(written: str) -> list[CiteItem] | None:
+    """The items of one bracketed reference; None if malformed.
+
+    `[^key]` -> [key]; `[^key, p. 12]` -> [key at p. 12]; `[see @a, p. 3; @b]` -> [a, b].
+    (A `[^label]` with a local definition is a footnote: callers check that first.)
+    """
+    if written.startswith("[^"):
+        label, comma, locator = written[2:-1].partition(",")
+        if comma and not locator.strip():
+            return None
+        return [CiteItem(label.strip() if comma else label, locator=locator.strip())]
+    items = []
+    for part in written[1:-1].split(";"):
+        match = PANDOC_ITEM.match(part.strip())
+        if not match:
+            return None
+        items.append(CiteItem(match["key"], match["prefix"].strip(), match["rest"].strip(),
+                              bool(match["suppress"])))
+    return items
+
+
+def narrative_item(match: re.Match) -> tuple[CiteItem, int]:
+    """The item of a narrative `@key` match and where it ends (after `[p. 12]` if a locator)."""
+    from .locators import split_locator
+    written = match["locator"]
+    if written is not None and split_locator(written)[0] is not None:
+        return CiteItem(match["key"], locator=written.strip(), narrative=True), match.end()
+    return CiteItem(match["key"], narrative=True), match.end("key")
+
+
+def find_narratives(masked: str) -> list[tuple[int, CiteItem, int]]:
+    """(start, item, end) of every narrative `@key` outside bracketed citations."""
+    blanked = GROUP.sub(lambda m: " " * len(m[0]), masked)
+    found = []
+    for match in NARRATIVE.finditer(blanked):
+        item, end = narrative_item(match)
+        found.append((match.start(), item, end))
+    return found
 
 
 @dataclass(frozen=True)
@@ -47,6 +126,7 @@ class CitationIndex:
     numbers: dict[str, int]  # key (as spelled in the .bib) -> number; the bibliography's order
     labels: dict[str, str]  # label as written -> key, for every label that resolved
     cited: tuple[str, ...]  # cited keys, in order of first citation (default language)
+    crossrefs: tuple[CitationRef, ...] = ()  # every `@fig-x`-style reference, for crossrefs.py
 
     def key(self, label: str) -> str | None:
         """The key a label resolves to, if any."""
@@ -55,6 +135,12 @@ class CitationIndex:
 
 def scan_citations(section: Section, diag: Diagnostics) -> list[CitationRef]:
     """Every citation reference in a section, in text order; malformed ones are errors."""
+    return [ref for ref in scan_references(section, diag) if not ref.crossref]
+
+
+def scan_references(section: Section, diag: Diagnostics | None = None) -> list[CitationRef]:
+    """Every citation and cross-reference in a section, in text order (errors to `diag`)."""
+    diag = diag if diag is not None else Diagnostics()
     source = scan_source(section.body)
     footnotes = source.footnote_labels
     offset = len(section.text) - len(section.body)
@@ -64,32 +150,44 @@ def scan_citations(section: Section, diag: Diagnostics) -> list[CitationRef]:
         diag.error(section.path, line, col, f'unclosed citation "{unclosed[0].split()[0][:60]}": '
                    "add the closing ] (or escape the bracket as \\[ if it is not a citation)",
                    "citation.unclosed")
-    refs = []
-    for number, group in enumerate(GROUP.finditer(masked)):
+    found: list[tuple[int, int, list[CiteItem]]] = []  # (offset, group offset, items)
+    for group in GROUP.finditer(masked):
         for ref in REF.finditer(group[0]):
             start = group.start() + ref.start()
-            line, col = line_col(section.text, offset + start)
             written = ref[0]
-            labels = ref_labels(written)
-            if written.startswith("[^") and labels[0] in footnotes:
+            if written.startswith("[^") and written[2:-1] in footnotes:
                 continue
-            if labels is None:
+            line, col = line_col(section.text, offset + start)
+            items = parse_reference(written)
+            if items is None:
                 diag.error(section.path, line, col, f"malformed citation {written}; write "
-                           "[@key] or [@key1; @key2]", "citation.malformed")
-            elif not labels[0].strip():
+                           "[@key], [@key1; @key2] or [see @key, p. 12]", "citation.malformed")
+            elif not items[0].label.strip():
                 diag.error(section.path, line, col, "empty citation [^]; write the BibTeX "
                            "key, as in [^smith2020]", "citation.empty")
+            elif any(is_crossref(item.label) for item in items) and (
+                    len(items) > 1 or items[0].prefix or items[0].locator):
+                diag.error(section.path, line, col, f"cross-reference inside a citation {written}; "
+                           "write it in the text, as in @fig-growth", "crossref.in-citation")
             else:
-                refs.extend(CitationRef(section.path, line, col, label, number) for label in labels)
+                found.append((start, group.start(), items))
+    for start, item, _ in find_narratives(masked):
+        found.append((start, start, [item]))
+    refs = []
+    groups = {group: number for number, group in enumerate(sorted({g for _, g, _ in found}))}
+    for start, group, items in sorted(found, key=lambda f: f[0]):
+        line, col = line_col(section.text, offset + start)
+        for item in items:
+            refs.append(CitationRef(section.path, line, col, item.label, groups[group],
+                                    item.prefix, item.locator, item.suppress_author,
+                                    item.narrative, is_crossref(item.label)))
     return refs
 
 
 def ref_labels(written: str) -> list[str] | None:
     """The labels of one reference: `[^a]` -> ["a"], `[@a; @b]` -> ["a", "b"]; None if malformed."""
-    if written.startswith("[^"):
-        return [written[2:-1]]
-    items = [PANDOC_ITEM.match(item) for item in written[1:-1].split(";")]
-    return [item[1] for item in items] if all(items) else None
+    items = parse_reference(written)
+    return None if items is None else [item.label for item in items]
 
 
 def resolve_citations(report: Report, bibliography: Bibliography, config: SiteConfig,
@@ -98,16 +196,20 @@ def resolve_citations(report: Report, bibliography: Bibliography, config: SiteCo
     labels: dict[str, str] = {}
     first_cited: dict[str, None] = {}  # an ordered set
     order = {code: index for index, code in enumerate(config.language_codes)}
+    crossrefs: list[CitationRef] = []
     for section in sorted(report.sections, key=lambda s: order[s.language]):
-        for ref in scan_citations(section, diag):
+        for ref in scan_references(section, diag):
+            if ref.crossref:
+                crossrefs.append(ref)
+                continue
             key = resolve_label(ref, bibliography, diag)
             if key is None:
                 continue
             labels[ref.label] = key
             first_cited.setdefault(key)  # default language first, so its order wins
-    numbered = number_sources(bibliography.keys, list(first_cited), config)
+    numbered = number_sources(bibliography.keys, list(first_cited), config, bibliography)
     return CitationIndex({key: n for n, key in enumerate(numbered, start=1)}, labels,
-                         tuple(first_cited))
+                         tuple(first_cited), tuple(crossrefs))
 
 
 def resolve_label(ref: CitationRef, bibliography: Bibliography, diag: Diagnostics) -> str | None:
@@ -117,6 +219,8 @@ def resolve_label(ref: CitationRef, bibliography: Bibliography, diag: Diagnostic
         close = difflib.get_close_matches(ref.label, bibliography.keys, n=1, cutoff=0.6)
         hint = f'; did you mean "{close[0]}"?' if close else \
             "; add it to the bibliography or define a footnote [^label]: …"
+        if ref.narrative:
+            hint += " (an @ that is not a citation is written \\@)"
         diag.error(ref.path, ref.line, ref.col, f'unknown citation key "{ref.label}"{hint}',
                    "citation.unknown-key")
         return None
@@ -126,10 +230,17 @@ def resolve_label(ref: CitationRef, bibliography: Bibliography, diag: Diagnostic
     return key
 
 
-def number_sources(keys: tuple[str, ...], first_cited: list[str], config: SiteConfig) -> list[str]:
-    """Keys in numbering order, as `citation_numbering` and `bibliography` ask."""
+def number_sources(keys: tuple[str, ...], first_cited: list[str], config: SiteConfig,
+                   bibliography: Bibliography | None = None) -> list[str]:
+    """Keys in numbering order, as `citation_style`, `citation_numbering` and `bibliography` ask.
+
+    Author-date lists the bibliography by author, then year and title (`sortkey` first).
+    """
     cited = set(first_cited)
-    if config.citation_numbering == "first-cited":
+    if config.citation_style == "author-date" and bibliography:
+        entries = bibliography.data.entries
+        ordered = sorted(keys, key=lambda key: sort_key(entries[key]))
+    elif config.citation_numbering == "first-cited":
         ordered = first_cited + [key for key in keys if key not in cited]
     else:
         ordered = list(keys)

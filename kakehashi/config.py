@@ -6,6 +6,7 @@ errors with their line, so a typo is never silently ignored.
 
 from __future__ import annotations
 
+import datetime
 import re
 import tomllib
 import unicodedata
@@ -21,13 +22,23 @@ TOP_LEVEL_KEYS = {
     "base_url": str,
     "bibliography_file": str,
     "citation_numbering": str,
+    "citation_style": str,
     "bibliography": str,
     "allow_missing_translations": bool,
     "silence": list,
     "languages": dict,
+    "report": dict,
 }
 LANGUAGE_KEYS = {"title": str, "description": str}
+REPORT_KEYS = {"date": (str, datetime.date), "version": str, "license": str, "license_url": str,
+               "doi": str, "authors": list}
+AUTHOR_KEYS = {"name": (str, dict), "affiliation": (str, dict), "orcid": str}
+ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
+DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+AUTHORS_HEADER = re.compile(r"^\s*\[\[\s*report\.authors\s*\]\]", re.MULTILINE)
 CHOICES = {
+    "citation_style": ("numeric", "author-date"),
     "citation_numbering": ("bibliography", "first-cited"),
     "bibliography": ("all", "cited"),
 }
@@ -52,6 +63,30 @@ class LanguageConfig:
 
 
 @dataclass(frozen=True)
+class Author:
+    """One author of the report, as `[[report.authors]]` gives them."""
+
+    names: dict[str, str]  # language -> "Family, Given" (BibTeX order) or an organisation's name
+    affiliations: dict[str, str]  # language -> affiliation ("" when none)
+    orcid: str  # "0000-0002-1825-0097", or ""
+
+
+@dataclass(frozen=True)
+class ReportMeta:
+    """The report's own metadata (`[report]`): what readers need to cite it."""
+
+    authors: tuple[Author, ...] = ()
+    date: str = ""  # publication date, ISO "2025-11-28"
+    version: str = ""  # "1.0"
+    license: str = ""  # "CC BY 4.0"
+    license_url: str = ""  # http(s) address of the licence text
+    doi: str = ""  # "10.5281/zenodo.1234567" (without the https://doi.org/)
+
+    def __bool__(self) -> bool:
+        return bool(self.authors or self.date or self.version or self.license or self.doi)
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     """Everything `site.toml` says, with defaults filled in."""
 
@@ -65,6 +100,8 @@ class SiteConfig:
     allow_missing_translations: bool  # a missing section file gives a notice page, not an error
     languages: tuple[LanguageConfig, ...]  # default language first
     silence: tuple[str, ...] = ()  # warning codes silenced everywhere, or as "FILE:CODE"
+    citation_style: str = "numeric"  # "numeric" ([1]) or "author-date" ((Becker 1984))
+    report: ReportMeta = ReportMeta()  # authors, date, version, licence, DOI
 
     @property
     def language_codes(self) -> tuple[str, ...]:
@@ -211,6 +248,8 @@ def load_config(path: Path, diag: Diagnostics, base_url: str | None = None) -> S
             diag.error(path, lines.get(((), "silence")), None, f"silence: {rule!r} is not a "
                        'warning code ("check.drift") or FILE:CODE '
                        '("sections/01-intro.en.md:check.number-parity")', "config.bad-value")
+    report = load_report_meta(data.get("report", {}), [lang.code for lang in languages], path,
+                              text, lines, diag)
     if len(diag.errors) > errors_before:
         return None
 
@@ -235,7 +274,96 @@ def load_config(path: Path, diag: Diagnostics, base_url: str | None = None) -> S
         allow_missing_translations=data.get("allow_missing_translations", False),
         languages=tuple(languages),
         silence=tuple(silence),
+        citation_style=data.get("citation_style", "numeric"),
+        report=report,
     )
+
+
+def load_report_meta(table: dict, codes: list[str], path: Path, text: str, lines: dict,
+                     diag: Diagnostics) -> ReportMeta:
+    """Validate `[report]` and its `[[report.authors]]`; errors at their lines."""
+    if not isinstance(table, dict):
+        return ReportMeta()
+    check_keys(table, REPORT_KEYS, ("report",), path, lines, diag)
+    where = lambda key: lines.get((("report",), key)) or lines.get(((), "report"))  # noqa: E731
+    date = table.get("date", "")
+    date = date.isoformat() if isinstance(date, datetime.date) else str(date)
+    if date and not (ISO_DAY.match(date) and valid_day(date)):
+        diag.error(path, where("date"), None, f'report.date "{date}" must be a day written '
+                   "YYYY-MM-DD, e.g. 2025-11-28", "config.bad-value")
+    doi = str(table.get("doi", "")).strip()
+    if doi:
+        match = DOI.match(doi)
+        if match is None:
+            diag.error(path, where("doi"), None, f'report.doi "{doi}" is not a DOI; write it as '
+                       '"10.5281/zenodo.1234567"', "config.bad-value")
+        doi = match[1] if match else ""
+    license_url = str(table.get("license_url", ""))
+    if license_url and not license_url.startswith(("http://", "https://")):
+        diag.error(path, where("license_url"), None, "report.license_url must be an http:// "
+                   "or https:// address", "config.bad-value")
+    headers = [text.count("\n", 0, m.start()) + 1 for m in AUTHORS_HEADER.finditer(text)]
+    authors = []
+    written = table.get("authors", [])
+    for number, author in enumerate(written if isinstance(written, list) else []):
+        line = headers[number] if number < len(headers) else where("authors")
+        if not isinstance(author, dict):
+            diag.error(path, line, None, "each of report.authors is a table with a name",
+                       "config.bad-type")
+            continue
+        for key, value in author.items():
+            if key not in AUTHOR_KEYS:
+                diag.error(path, line, None, f'unknown key "report.authors.{key}"; known keys '
+                           "here: affiliation, name, orcid", "config.unknown-key")
+            elif not isinstance(value, AUTHOR_KEYS[key]):
+                diag.error(path, line, None, f'"report.authors.{key}" must be a string'
+                           + ("" if key == "orcid" else " or a table of languages"), "config.bad-type")
+        names = per_language(author.get("name"), codes)
+        if not names or not all(names.get(code, "").strip() for code in codes):
+            diag.error(path, line, None, "each author needs a name: name = \"Family, Given\", "
+                       'or one per language: name = { ja = "山田, 太郎", en = "Yamada, Taro" }',
+                       "config.missing-name")
+            continue
+        orcid = str(author.get("orcid", "")).strip()
+        if orcid:
+            match = ORCID.match(orcid)
+            if match is None or not orcid_checksum_ok(match[1]):
+                diag.error(path, line, None, f'ORCID "{orcid}" is not a valid ORCID iD (16 digits '
+                           "as 0000-0002-1825-0097, the last one a checksum)", "config.bad-orcid")
+            orcid = match[1] if match else ""
+        affiliations = per_language(author.get("affiliation", ""), codes)
+        authors.append(Author({code: names[code].strip() for code in codes},
+                              {code: affiliations.get(code, "").strip() for code in codes}, orcid))
+    return ReportMeta(tuple(authors), date, str(table.get("version", "")),
+                      str(table.get("license", "")), license_url, doi)
+
+
+def per_language(value, codes: list[str]) -> dict[str, str]:
+    """A string for every language, or a table `{ ja = "…", en = "…" }`."""
+    if isinstance(value, str):
+        return {code: value for code in codes}
+    if isinstance(value, dict):
+        return {str(code): str(text) for code, text in value.items() if isinstance(text, str)}
+    return {}
+
+
+def valid_day(value: str) -> bool:
+    """Whether an ISO day exists (2025-02-30 does not)."""
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def orcid_checksum_ok(orcid: str) -> bool:
+    """ISO 7064 11,2, the check digit ORCID uses."""
+    digits = orcid.replace("-", "")
+    total = 0
+    for char in digits[:-1]:
+        total = (total + int(char)) * 2
+    check = (12 - total % 11) % 11
+    return digits[-1] == ("X" if check == 10 else str(check))
 
 
 def valid_base_url(url: str) -> bool:
@@ -258,8 +386,9 @@ def check_keys(table: dict, allowed: dict, where: tuple[str, ...], path: Path,
             diag.error(path, line, None, f'unknown key "{prefix}{key}"; known keys here: {known}',
                        "config.unknown-key")
         elif not isinstance(value, allowed[key]):
-            diag.error(path, line, None, f'"{prefix}{key}" must be a {allowed[key].__name__}',
-                       "config.bad-type")
+            kinds = allowed[key] if isinstance(allowed[key], tuple) else (allowed[key],)
+            named = " or ".join(kind.__name__ for kind in kinds)
+            diag.error(path, line, None, f'"{prefix}{key}" must be a {named}', "config.bad-type")
 
 
 def key_lines(text: str) -> dict[tuple[tuple[str, ...], str], int]:

@@ -4,7 +4,11 @@
 page language; it gives a `RenderedSection`: HTML, the in-page table of contents, and every
 citation site (for the bibliography's back-links). The citation inline processor sits at
 priority 174, between footnotes (175) and reference links (170), so local footnotes are
-taken first and one match takes a whole adjacent group `[^a][^b]`.
+taken first and one match takes a whole adjacent group `[^a][^b]`; narrative `@key` and
+cross-references `@fig-x` come next (173), so an `@` inside brackets is never read twice.
+Citations render in the configured style: numeric `[1–3]`, `[see 5, p. 3]`, `Becker [5]`;
+author-date `(Becker 1984, 12)`, `Becker (1984)`, 「（Becker 1984, p. 12）」. Maths, figures,
+table captions, callouts and file addresses are `markup.py`'s processors, registered here.
 """
 
 from __future__ import annotations
@@ -19,16 +23,30 @@ from markdown.extensions import Extension
 from markdown.extensions.toc import slugify_unicode
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import AtomicString
 
 from .bibliography import FormattedEntry
-from .citations import GROUP, REF, CitationIndex, compress, ref_labels
+from .citations import (GROUP, NARRATIVE, REF, CitationIndex, CiteItem, compress, is_crossref,
+                        narrative_item, parse_reference)
 from .content import Section
+from .crossrefs import LabelIndex
+from .locators import format_locator, split_locator
+from .markup import (CalloutProcessor, FigureProcessor, FileAddressTreeprocessor,
+                     MathInlineProcessor, TableCaptionSplitter, TableCaptionTreeprocessor)
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 PERMALINK_TITLE = {"ja": "この見出しへのリンク", "en": "Link to this heading"}
 BACKLINK_TITLE = {"ja": "本文の%d番目の参照箇所に戻る", "en": "Back to reference %d in the text"}
 # A local footnote's mark says "note", so that it never reads like a citation's "[1]".
 FOOTNOTE_MARK = {"ja": "注{}", "en": "note\u00a0{}"}
+PARENTHESES = {"ja": ("（", "）"), "en": ("(", ")")}
+NARRATIVE_OPEN = {"ja": "（", "en": "\u00a0("}  # Becker (1984) / Becker（1984）
+PASSAGE = {"ja": "該当箇所：{}", "en": "Passage: {}"}  # the locator, in the popover
+XREF_TEXT = {
+    "ja": {"fig": "図{number}", "tbl": "表{number}", "sec": "{number}節「{title}」"},
+    "en": {"fig": "Figure\u00a0{number}", "tbl": "Table\u00a0{number}",
+           "sec": "Section\u00a0{number}, “{title}”"},
+}
 
 
 @dataclass(frozen=True)
@@ -61,64 +79,41 @@ class RenderedSection:
 
 
 class CitationInlineProcessor(InlineProcessor):
-    """Turns an adjacent group of citation references into one superscript `[1–3]`."""
+    """Turns an adjacent group of citation references into one citation: `[1–3]`, `(Becker 1984)`."""
 
-    def __init__(self, md, extension: CitationExtension):
-        super().__init__(GROUP.pattern, md)
+    def __init__(self, md, extension: CitationExtension, pattern: str = GROUP.pattern):
+        super().__init__(pattern, md)
         self.extension = extension
 
     def handleMatch(self, m, data):
-        state = self.extension
-        keys = []
+        items: list[CiteItem] = []
         for ref in REF.finditer(m[0]):
-            labels = ref_labels(ref[0]) or []
-            keys += [key for label in labels if (key := state.index.key(label))]
-        keys = list(dict.fromkeys(keys))
-        if not keys:  # unresolved; the build already reported it
-            span = etree.Element("span", {"class": "cite-error"})
-            span.text = m[0]
-            return span, m.start(0), m.end(0)
-        return self.build_group(keys), m.start(0), m.end(0)
+            items += parse_reference(ref[0]) or []
+        if len(items) == 1 and is_crossref(items[0].label):
+            return self.extension.crossref(items[0], m[0]), m.start(0), m.end(0)
+        return self.extension.citation(items, m[0]), m.start(0), m.end(0)
 
-    def build_group(self, keys: list[str]) -> etree.Element:
-        """`<sup class="cite">[<a>1</a>–<a>3</a>]<span class="cite-pop">…</span></sup>`."""
-        state = self.extension
-        state.groups += 1
-        anchor = f"cite-{state.groups}"
-        state.group_keys[anchor] = keys
-        by_number = {state.index.numbers[key]: key for key in keys if key in state.index.numbers}
-        sup = etree.Element("sup", {"class": "cite", "id": anchor})
-        sup.text = "["
-        last = sup
-        for i, (first, final) in enumerate(compress(list(by_number))):
-            if i:
-                last.tail = (last.tail or "") + ", "
-            last = self.link(sup, by_number[first], first, anchor)
-            if final > first:
-                last.tail = "–" if final > first + 1 else ", "
-                last = self.link(sup, by_number[final], final, anchor)
-        last.tail = (last.tail or "") + "]"
-        pop = etree.SubElement(sup, "span", {"class": "cite-pop", "role": "tooltip",
-                                             "id": f"{anchor}-pop"})
-        bibliography = self.extension.bibliography_href
-        items = "".join(f'<span class="cite-pop-item"><a href="{bibliography}#{ref_id(key)}">'
-                        f"[{n}]</a> {self.entry_html(state.entries[key])}</span>"
-                        for n, key in sorted(by_number.items()))
-        pop.text = self.md.htmlStash.store(items)
-        return sup
 
-    def entry_html(self, entry: FormattedEntry) -> str:
-        """A formatted entry for the popover, marked with its language where it differs."""
-        if entry.language == self.extension.language:
-            return entry.html_plain
-        return f'<span lang="{entry.language}">{entry.html_plain}</span>'
+class NarrativeInlineProcessor(CitationInlineProcessor):
+    """A narrative `@key` (`Becker [5]`, `Becker (1984)`) or a cross-reference `@fig-x`."""
 
-    def link(self, parent: etree.Element, key: str, number: int, anchor: str) -> etree.Element:
-        """One number linking to its bibliography entry."""
-        href = f"{self.extension.bibliography_href}#{ref_id(key)}"
-        element = etree.SubElement(parent, "a", {"href": href, "aria-describedby": f"{anchor}-pop"})
-        element.text = str(number)
-        return element
+    def __init__(self, md, extension: CitationExtension):
+        super().__init__(md, extension, NARRATIVE.pattern)
+
+    def handleMatch(self, m, data):
+        item, end = narrative_item(m)
+        written = data[m.start(0):end]
+        if is_crossref(item.label):
+            return self.extension.crossref(item, written), m.start(0), end
+        return self.extension.citation([item], written), m.start(0), end
+
+
+def add_text(parent: etree.Element, last: etree.Element | None, text: str) -> None:
+    """Append text after the last child written (or into the parent before any child)."""
+    if last is None:
+        parent.text = (parent.text or "") + text
+    else:
+        last.tail = (last.tail or "") + text
 
 
 class CitationSiteTreeprocessor(Treeprocessor):
@@ -138,8 +133,8 @@ class CitationSiteTreeprocessor(Treeprocessor):
                 continue
             for part in (list(block) if block.tag in {"ul", "ol"} else [block]):
                 paragraph += 1  # each list item counts as a paragraph of its own
-                for sup in part.iter("sup"):
-                    anchor = sup.get("id", "")
+                for cite in part.iter():
+                    anchor = cite.get("id", "") if is_citation(cite) else ""
                     for key in state.group_keys.get(anchor, ()):
                         state.sites.append(CitationSite(key, state.slug, anchor, paragraph))
 
@@ -147,7 +142,7 @@ class CitationSiteTreeprocessor(Treeprocessor):
         """Give citation groups ids in reading order (inline processing is not in order)."""
         state = self.extension
         keys = {}
-        groups = [sup for sup in root.iter("sup") if sup.get("class") == "cite"]
+        groups = [element for element in root.iter() if is_citation(element)]
         for number, sup in enumerate(groups, start=1):
             old, new = sup.get("id"), f"cite-{number}"
             keys[new] = state.group_keys.get(old, [])
@@ -157,6 +152,11 @@ class CitationSiteTreeprocessor(Treeprocessor):
                     if element.get(attribute) == f"{old}-pop":
                         element.set(attribute, f"{new}-pop")
         state.group_keys = keys
+
+
+def is_citation(element: etree.Element) -> bool:
+    """Whether an element is a rendered citation group (`class="cite …"`)."""
+    return "cite" in (element.get("class") or "").split()
 
 
 def wrap_tables(root: etree.Element) -> None:
@@ -173,19 +173,31 @@ def wrap_tables(root: etree.Element) -> None:
 class CitationExtension(Extension):
     """Owns the per-document state; `prepare` before converting, `reset` clears."""
 
-    def __init__(self, index: CitationIndex, bibliography_href: str, language: str):
+    def __init__(self, index: CitationIndex, bibliography_href: str, language: str,
+                 labels: LabelIndex | None = None, style: str = "numeric"):
         super().__init__()
         self.index = index
         self.bibliography_href = bibliography_href
         self.language = language  # the page's; entries in another language are marked so
+        self.labels = labels  # figures, tables and headings, for cross-references
+        self.style = style  # "numeric" or "author-date"
         self.entries: dict[str, FormattedEntry] = {}
         self.slug = ""
         self.reset()
 
     def extendMarkdown(self, md):
+        self.md = md
         md.registerExtension(self)
+        md.ESCAPED_CHARS = [*md.ESCAPED_CHARS, "$", "@"]  # \$ is a dollar sign, \@ an at sign
+        md.inlinePatterns.register(MathInlineProcessor(md), "math", 185)
         md.inlinePatterns.register(CitationInlineProcessor(md, self), "citation", 174)
+        md.inlinePatterns.register(NarrativeInlineProcessor(md, self), "narrative", 173)
+        md.parser.blockprocessors.register(CalloutProcessor(md.parser, self), "callout", 105)
+        md.parser.blockprocessors.register(FigureProcessor(md.parser, self), "figure", 95)
+        md.parser.blockprocessors.register(TableCaptionSplitter(md.parser), "table-caption", 76)
+        md.treeprocessors.register(TableCaptionTreeprocessor(md, self), "table-captions", 25)
         md.treeprocessors.register(CitationSiteTreeprocessor(md, self), "citation-sites", 4)
+        md.treeprocessors.register(FileAddressTreeprocessor(md), "file-addresses", 3)
 
     def prepare(self, slug: str, entries: dict[str, FormattedEntry]) -> None:
         """Set the section and the page language's formatted entries for the next document."""
@@ -197,15 +209,161 @@ class CitationExtension(Extension):
         self.group_keys: dict[str, list[str]] = {}
         self.sites: list[CitationSite] = []
 
+    def citation(self, items: list[CiteItem], written: str) -> etree.Element:
+        """One citation group in the configured style; the written text if nothing resolves."""
+        resolved = [(key, item) for item in items
+                    if (key := self.index.key(item.label)) and key in self.entries]
+        if not resolved:  # unresolved; the build already reported it
+            span = etree.Element("span", {"class": "cite-error"})
+            span.text = AtomicString(written)
+            return span
+        self.groups += 1
+        anchor = f"cite-{self.groups}"
+        keys = list(dict.fromkeys(key for key, _ in resolved))
+        self.group_keys[anchor] = keys
+        narrative = resolved[0][1].narrative
+        if self.style == "author-date":
+            element = self.author_date(resolved, anchor, narrative)
+        elif narrative:
+            element = self.numeric_narrative(resolved[0], anchor)
+        elif any(item.prefix or item.locator for _, item in resolved):
+            element = self.numeric_detailed(resolved, anchor)
+        else:
+            element = self.numeric_compressed(keys, anchor)
+        self.popover(element, resolved, anchor)
+        return element
+
+    def numeric_compressed(self, keys: list[str], anchor: str) -> etree.Element:
+        """`<sup class="cite">[<a>1</a>–<a>3</a>]…</sup>`: numbers sorted and compressed."""
+        by_number = {self.index.numbers[key]: key for key in keys if key in self.index.numbers}
+        sup = etree.Element("sup", {"class": "cite", "id": anchor})
+        sup.text = "["
+        last = sup
+        for i, (first, final) in enumerate(compress(list(by_number))):
+            if i:
+                last.tail = (last.tail or "") + ", "
+            last = self.link(sup, by_number[first], str(first), anchor)
+            if final > first:
+                last.tail = "–" if final > first + 1 else ", "
+                last = self.link(sup, by_number[final], str(final), anchor)
+        last.tail = (last.tail or "") + "]"
+        return sup
+
+    def numeric_detailed(self, resolved: list[tuple[str, CiteItem]], anchor: str) -> etree.Element:
+        """`[see 5, p. 3; also 7]`: in the order written, with prefixes and locators."""
+        sup = etree.Element("sup", {"class": "cite", "id": anchor})
+        sup.text = "["
+        last = None
+        for position, (key, item) in enumerate(resolved):
+            add_text(sup, last, ("; " if position else "") + (f"{item.prefix} " if item.prefix else ""))
+            last = self.link(sup, key, str(self.index.numbers[key]), anchor)
+            add_text(sup, last, self.extras(key, item))
+        add_text(sup, last, "]")
+        return sup
+
+    def numeric_narrative(self, resolved: tuple[str, CiteItem], anchor: str) -> etree.Element:
+        """`Becker [5]`, `Becker [5, p. 12]`: the name, then the number on the line."""
+        key, item = resolved
+        span = etree.Element("span", {"class": "cite cite-narrative", "id": anchor})
+        span.text = f"{self.entries[key].names}\u00a0["
+        last = self.link(span, key, str(self.index.numbers[key]), anchor)
+        add_text(span, last, self.extras(key, item) + "]")
+        return span
+
+    def author_date(self, resolved: list[tuple[str, CiteItem]], anchor: str,
+                    narrative: bool) -> etree.Element:
+        """`(see Becker 1984, 12; Smith 2020)`; narrative `Becker (1984, 12)`; `[-@key]` `(1984)`."""
+        opening, closing = PARENTHESES[self.language]
+        classes = "cite cite-author-date" + (" cite-narrative" if narrative else "")
+        span = etree.Element("span", {"class": classes, "id": anchor})
+        if narrative:
+            key, item = resolved[0]
+            entry = self.entries[key]
+            span.text = entry.names + NARRATIVE_OPEN[self.language]
+            last = self.link(span, key, entry.year, anchor)
+            add_text(span, last, self.extras(key, item) + closing)
+            return span
+        span.text = opening
+        last = None
+        for position, (key, item) in enumerate(resolved):
+            add_text(span, last, ("; " if position else "") + (f"{item.prefix} " if item.prefix else ""))
+            entry = self.entries[key]
+            text = entry.year if item.suppress_author else f"{entry.names} {entry.year}"
+            last = self.link(span, key, text, anchor)
+            add_text(span, last, self.extras(key, item))
+        add_text(span, last, closing)
+        return span
+
+    def extras(self, key: str, item: CiteItem) -> str:
+        """`, p. 12, emphasis added`: the locator in the page's language, then any suffix."""
+        locator, suffix = split_locator(item.locator) if item.locator else (None, "")
+        parts = [format_locator(locator, self.language, self.entries[key].language, self.style)
+                 if locator else "", suffix]
+        return "".join(f", {part}" for part in parts if part)
+
+    def popover(self, element: etree.Element, resolved: list[tuple[str, CiteItem]],
+                anchor: str) -> None:
+        """The formatted references of a citation, each with the passage cited, as a tooltip."""
+        pop = etree.SubElement(element, "span", {"class": "cite-pop", "role": "tooltip",
+                                                 "id": f"{anchor}-pop"})
+        passages: dict[str, list[str]] = {}
+        for key, item in resolved:
+            locator, _ = split_locator(item.locator) if item.locator else (None, "")
+            passages.setdefault(key, [])
+            if locator:
+                passages[key].append(format_locator(locator, self.language,
+                                                    self.entries[key].language, self.style))
+        keys = list(passages)
+        if self.style != "author-date" and not any(item.prefix or item.locator for _, item in resolved):
+            keys.sort(key=lambda key: self.index.numbers[key])
+        items = []
+        for key in keys:
+            entry = self.entries[key]
+            label = f"{entry.names} {entry.year}" if self.style == "author-date" else f"[{entry.number}]"
+            passage = "".join(f'<span class="cite-pop-passage">{html.escape(PASSAGE[self.language].format(text))}'
+                              "</span>" for text in dict.fromkeys(passages[key]))
+            items.append(f'<span class="cite-pop-item"><a href="{self.bibliography_href}#{ref_id(key)}">'
+                         f"{html.escape(label)}</a> {self.entry_html(entry)}{passage}</span>")
+        pop.text = self.md.htmlStash.store("".join(items))
+
+    def entry_html(self, entry: FormattedEntry) -> str:
+        """A formatted entry for the popover, marked with its language where it differs."""
+        if entry.language == self.language:
+            return entry.html_plain
+        return f'<span lang="{entry.language}">{entry.html_plain}</span>'
+
+    def link(self, parent: etree.Element, key: str, text: str, anchor: str) -> etree.Element:
+        """One number (or name and year) linking to its bibliography entry."""
+        href = f"{self.bibliography_href}#{ref_id(key)}"
+        element = etree.SubElement(parent, "a", {"href": href, "aria-describedby": f"{anchor}-pop"})
+        element.text = AtomicString(text)
+        return element
+
+    def crossref(self, item: CiteItem, written: str) -> etree.Element:
+        """`@fig-x` as a link reading 図1 / Figure 1 (`[-@fig-x]`: 1); a heading as 3.2節「…」."""
+        target = self.labels.target(self.language, item.label) if self.labels else None
+        if target is None:  # unknown; the build already reported it
+            span = etree.Element("span", {"class": "xref-error"})
+            span.text = AtomicString(written)
+            return span
+        href = f"#{target.label}" if target.slug == self.slug else f"../{target.slug}/#{target.label}"
+        link = etree.Element("a", {"class": "xref", "href": href})
+        text = target.number if item.suppress_author else \
+            XREF_TEXT[self.language][target.kind].format(number=target.number, title=target.title)
+        link.text = AtomicString(text)
+        return link
+
 
 def ref_id(key: str) -> str:
     """The fragment of a key's bibliography entry (keys may hold non-ASCII and `:`)."""
     return "ref-" + quote(key, safe=":-._~")
 
 
-def make_markdown(index: CitationIndex, language: str) -> tuple[markdown.Markdown, CitationExtension]:
+def make_markdown(index: CitationIndex, language: str, labels: LabelIndex | None = None,
+                  style: str = "numeric") -> tuple[markdown.Markdown, CitationExtension]:
     """One Markdown converter for a page language, reused for every section."""
-    citations = CitationExtension(index, bibliography_href="../bibliography/", language=language)
+    citations = CitationExtension(index, bibliography_href="../bibliography/", language=language,
+                                  labels=labels, style=style)
     md = markdown.Markdown(
         extensions=["footnotes", "tables", "toc", "attr_list", "fenced_code", "sane_lists",
                     citations],

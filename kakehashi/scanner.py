@@ -3,7 +3,8 @@
 Python-Markdown keeps no source positions, so the stages that report `file:line:col`
 (citations, local footnotes, the numbers-parity lint) read the raw text themselves. They
 all ask this module, so they agree with each other and with Python-Markdown about what is
-fenced, indented or inline code, a raw HTML block or comment, and a footnote definition.
+fenced, indented or inline code, a raw HTML block or comment, a footnote definition, maths
+(`$…$`, `$$…$$`, pandoc's rule: never a citation), and a link or image address.
 `scan_source(text)` gives a `SourceMap`; `find_pathological(source)` gives the places
 Python-Markdown would take quadratic time or too deep a recursion on.
 """
@@ -25,6 +26,15 @@ LINK_DESTINATION = re.compile(r"(?<=\])\((?:<[^>\n]*>|[^()\s]*(?:\([^()\s]*\)[^(
                               r"(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?\s*\)")
 AUTOLINK = re.compile(r"<(?:https?|ftp|mailto):[^>\s]*>")
 FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\n]+)\]:", re.MULTILINE)
+# Pandoc's tex_math_dollars: `$` opens when a non-space follows it; the closing `$` has a
+# non-space before it and no digit after it (so "$5 and $10" is money, not maths); `$$`
+# encloses display maths. Neither crosses a blank line; `\$` is a dollar sign.
+MATH = re.compile(r"(?<![\\$])\$\$(?P<display>(?:[^$\\]|\\.|\$(?!\$))+?)\$\$"
+                  r"|(?<![\\$])\$(?![\s$])(?P<inline>(?:[^$\\\n]|\\.|\n(?![ \t]*\n))+?)"
+                  r"(?<![\s\\])\$(?!\d)", re.DOTALL)
+BLANK_LINE = re.compile(r"\n[ \t]*\n")
+LINK_TARGET = re.compile(r"(?P<image>!?)\[(?:[^\[\]\n]|\[[^\[\]\n]*\])*\]\(\s*<?(?P<dest>[^()\s<>]+)")
+REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[(?!\^)[^\]\n]+\]:[ \t]*<?(?P<dest>[^\s>]+)", re.MULTILINE)
 LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d+[.)])\s")
 NESTED_LINE = re.compile(r"^((?:[ \t]*>)*)([ \t]*)(?:[-*+]|\d+[.)])?")
 MAX_OPEN_BRACKETS = 200  # unclosed or nested "[" in one paragraph; cost grows as their square
@@ -36,8 +46,10 @@ class SourceMap:
     """One section body, and which of its characters Markdown reads as prose."""
 
     text: str  # the raw Markdown
-    masked: str  # the text with code, raw HTML, comments and link addresses as spaces
+    masked: str  # the text with code, raw HTML, comments, maths and link addresses as spaces
     definitions: tuple[tuple[str, int], ...]  # (label, offset) of each footnote definition
+    maths: tuple[tuple[int, str, bool], ...] = ()  # (offset of `$`, LaTeX, display) per formula
+    links: tuple[tuple[int, str, bool], ...] = ()  # (offset, address, is an image) per link
 
     @property
     def footnote_labels(self) -> set[str]:
@@ -61,9 +73,33 @@ def scan_source(text: str) -> SourceMap:
     masked = HTML_COMMENT.sub(blank, masked)
     masked = HTML_BLOCK.sub(blank, masked)
     masked = CODE_SPAN.sub(blank, masked)
+    maths = find_maths(masked)
+    for start, latex, display in maths:  # maths is read before links, as Markdown reads it
+        end = start + len(latex) + (4 if display else 2)
+        masked = masked[:start] + re.sub(r"[^\n]", " ", masked[start:end]) + masked[end:]
+    links = find_links(masked)
     masked = AUTOLINK.sub(blank, LINK_DESTINATION.sub(blank, masked))  # addresses are not prose
     definitions = tuple((m[1], m.start()) for m in FOOTNOTE_DEFINITION.finditer(masked))
-    return SourceMap(text, masked, definitions)
+    return SourceMap(text, masked, definitions, maths, links)
+
+
+def find_maths(masked: str) -> tuple[tuple[int, str, bool], ...]:
+    """Every `$…$` and `$$…$$` of the (code-masked) text that Markdown reads as maths."""
+    found = []
+    for match in MATH.finditer(masked):
+        latex = match["display"] if match["display"] is not None else match["inline"]
+        if BLANK_LINE.search(latex):
+            continue
+        found.append((match.start(), latex, match["display"] is not None))
+    return tuple(found)
+
+
+def find_links(masked: str) -> tuple[tuple[int, str, bool], ...]:
+    """The address of every inline link, image and reference definition, with its offset."""
+    found = [(m.start("dest"), m["dest"], bool(m["image"])) for m in LINK_TARGET.finditer(masked)
+             if m.start() == 0 or masked[m.start() - 1] != "\\"]
+    found += [(m.start("dest"), m["dest"], False) for m in REFERENCE_DEFINITION.finditer(masked)]
+    return tuple(sorted(found))
 
 
 def mask_indented_code(text: str) -> str:

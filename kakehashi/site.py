@@ -22,12 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .assets import check_asset_references, load_assets
 from .bibliography import Bibliography, FormattedEntry, format_bibliography, load_bibliography
 from .citations import CitationIndex, resolve_citations
 from .config import SiteConfig, load_config
 from .content import Report, Section, load_report
+from .crossrefs import LabelIndex, resolve_crossrefs
 from .diagnostics import Diagnostics, Silence, configured_silences, display_path, inline_silences
 from .markdown_ext import RenderedSection, make_markdown, ref_id, render_markdown
+from .markup import scan_markup
+from .metadata import describe_report
 from .render import load_ui_strings, make_environment, relative_href, render_page
 
 LOG = logging.getLogger("kakehashi")
@@ -38,6 +42,7 @@ ID_ATTRIBUTE = re.compile(r'\b(id|aria-describedby)="([^"]+)"')
 LOCK_WAIT_SECONDS = 60  # a build waits this long for another one into the same folder
 AT_FDCWD, RENAME_EXCHANGE = -100, 2  # renameat2(2)
 FRAGMENT_HREF = re.compile(r'\bhref="(?:\.\./bibliography/)?#([^"]+)"')
+XREF_HREF = re.compile(r'<a class="xref" href="\.\./([a-z0-9-]+)/#([^"]+)"')  # to another section
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ class Site:
     index: CitationIndex
     entries: dict[str, dict[str, FormattedEntry]]  # language -> key -> entry
     rendered: dict[tuple[str, str], RenderedSection]  # (slug, language) -> section
+    labels: LabelIndex = field(default_factory=lambda: LabelIndex({}))  # figures, tables, headings
+    assets: dict[str, bytes] = field(default_factory=dict)  # "files/x.png" -> bytes, copied as is
 
 
 @dataclass
@@ -151,6 +158,7 @@ def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = 
         return BuildResult(diag, {}, time.perf_counter() - started, site)
     pages = plan_site(site, options)
     files = render_site(pages, options, cache)
+    files.update(site.assets)  # the content's own files, as they are
     cache.prune()  # a section or page that is gone must not stay in serve's memory
     if write:
         check_output_dir(options, diag)
@@ -172,9 +180,15 @@ def load_site(config: SiteConfig, options: BuildOptions, diag: Diagnostics,
     if bibliography is None:
         return None
     index = resolve_citations(report, bibliography, config, diag)
+    labels = resolve_crossrefs(report, index, diag)
+    assets = load_assets(options.content_dir, diag)
+    check_asset_references(report, assets, diag)
+    scan_markup(report.sections, diag)
     numbers = tuple(index.numbers.items())
-    entries = {code: cache.memo("formatted", (bibliography.digest, numbers),
-                                lambda code=code: format_bibliography(bibliography, index.numbers, code),
+    style = config.citation_style
+    entries = {code: cache.memo("formatted", (bibliography.digest, numbers, style),
+                                lambda code=code: format_bibliography(bibliography, index.numbers,
+                                                                      code, style),
                                 keep_one_per=code)
                for code in config.language_codes}
     rendered = {}
@@ -183,12 +197,13 @@ def load_site(config: SiteConfig, options: BuildOptions, diag: Diagnostics,
 
         def render(section: Section, code: str = code, converters: list = converters):
             if not converters:
-                converters.append(make_markdown(index, code))
+                converters.append(make_markdown(index, code, labels, style))
             return render_markdown(section, converters[0], entries[code])
         for section in report.in_language(code):
             try:
                 rendered[section.slug, code] = cache.memo(
-                    "rendered", (section.text, bibliography.digest, numbers),
+                    "rendered", (section.text, bibliography.digest, numbers, style,
+                                 labels.fingerprint()),
                     lambda section=section, render=render: render(section),
                     keep_one_per=(code, section.path))
             except RecursionError:  # a structure the limits in scanner.py did not foresee
@@ -196,7 +211,7 @@ def load_site(config: SiteConfig, options: BuildOptions, diag: Diagnostics,
                 diag.error(section.path, None, None, "this section nests its Markdown too "
                            "deeply to render; flatten its lists, quotes or brackets",
                            "markdown.too-deep")
-    return Site(config, report, bibliography, index, entries, rendered)
+    return Site(config, report, bibliography, index, entries, rendered, labels, assets)
 
 
 def find_silences(content_dir: Path, config: SiteConfig | None) -> list[Silence]:
@@ -222,6 +237,7 @@ def plan_site(site: Site, options: BuildOptions) -> list[Page]:
     ui = load_ui_strings(options.templates_dir, config.language_codes)
     base_path = urlsplit(config.base_url).path or "/"
     chapters = {code: section_list(site, code) for code in config.language_codes}
+    described = {code: describe_report(config, code) for code in config.language_codes}
     pages: list[Page] = []
 
     def page(url: str, template: str, lang: str | None, **context) -> None:
@@ -237,6 +253,7 @@ def plan_site(site: Site, options: BuildOptions) -> list[Page]:
             alternates=urls,
             default_url="/" if url == f"/{lang}/" else urls.get(config.default_language, url),
             pdf_url=f"/{lang}/report.pdf" if options.pdf_links and lang else None,
+            report_meta=described[lang or config.default_language],
         )
         output = url.lstrip("/") + ("index.html" if url.endswith("/") else "")
         pages.append(Page(output, url, template, context))
@@ -324,7 +341,8 @@ def prefix_ids(html: str, prefix: str) -> str:
     def fragment(match: re.Match) -> str:
         target = match[1]
         return f'href="#{target}"' if target.startswith("ref-") else f'href="#{prefix}-{target}"'
-    return FRAGMENT_HREF.sub(fragment, html)
+    html = FRAGMENT_HREF.sub(fragment, html)
+    return XREF_HREF.sub(r'<a class="xref" href="#\1-\2"', html)  # all sections are on the page
 
 
 def render_site(pages: list[Page], options: BuildOptions,

@@ -241,11 +241,11 @@ def test_key_in_another_case_warns_and_resolves(project, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("written, message, code", [
     ("[^]", "empty citation [^]; write the BibTeX key, as in [^smith2020]", "citation.empty"),
-    ("[@]", "malformed citation [@]; write [@key] or [@key1; @key2]", "citation.malformed"),
-    ("[@altman-memo;]", "malformed citation [@altman-memo;]; write [@key] or [@key1; @key2]",
+    ("[@]", "malformed citation [@]; write [@key], [@key1; @key2] or [see @key, p. 12]", "citation.malformed"),
+    ("[@altman-memo;]", "malformed citation [@altman-memo;]; write [@key], [@key1; @key2] or [see @key, p. 12]",
      "citation.malformed"),
     ("[@altman-memo; yamada-2025]", "malformed citation [@altman-memo; yamada-2025]; write "
-     "[@key] or [@key1; @key2]", "citation.malformed"),
+     "[@key], [@key1; @key2] or [see @key, p. 12]", "citation.malformed"),
 ])
 def test_empty_and_malformed_citations(project, tmp_path, monkeypatch, written, message, code):
     monkeypatch.chdir(tmp_path)

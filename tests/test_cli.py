@@ -126,7 +126,7 @@ def test_one_line_per_problem(project, tmp_path):
         "define a footnote [^label]: … [citation.unknown-key]",
         f"{path}:6:2: error: empty citation [^]; write the BibTeX key, as in [^smith2020] "
         "[citation.empty]",
-        f"{path}:7:2: error: malformed citation [@a;]; write [@key] or [@key1; @key2] "
+        f"{path}:7:2: error: malformed citation [@a;]; write [@key], [@key1; @key2] or [see @key, p. 12] "
         "[citation.malformed]",
     ]
     assert not (tmp_path / "out").exists()

@@ -86,7 +86,7 @@ def test_new_project_site_toml_explains_every_key(tmp_path):
     lines = text.splitlines()
     for key in [*TOP_LEVEL_KEYS, *LANGUAGE_KEYS]:
         index = next(i for i, line in enumerate(lines)
-                     if line.startswith((f"{key} =", f"[{key}."))) if key != "languages" else \
+                     if line.startswith((f"{key} =", f"[{key}.", f"[{key}]"))) if key != "languages" else \
             next(i for i, line in enumerate(lines) if line.startswith("[languages."))
         assert lines[index - 1].startswith("#") or key in LANGUAGE_KEYS, f"{key} has no comment"
 
