@@ -23,7 +23,7 @@ from .scanner import scan_source
 
 FILES_DIR = "files"  # content/files/ -> _site/files/
 IGNORED = re.compile(r"^[.#]|~$|\.(?:swp|swo|bak|tmp)$")
-EMPTY_ALT = re.compile(r"!\[[ \t]*\]\(")
+EMPTY_ALT = re.compile(r"!\[[ \t]*\](?=[( ])")  # the scanner blanks the address itself
 FIGURE_ALT = re.compile(r'fig-alt="[^"]*\S[^"]*"')
 
 
@@ -72,7 +72,7 @@ def check_asset_references(report: Report, assets: dict[str, bytes], diag: Diagn
             where = line_col(section.text, offset + at)
             if path.startswith(prefix):
                 if path not in assets:
-                    close = difflib.get_close_matches(path, list(assets), n=1, cutoff=0.6)
+                    close = difflib.get_close_matches(path, list(assets), n=1, cutoff=0.75)
                     hint = f'; did you mean "../{close[0]}"?' if close else \
                         f"; put the file in content/{FILES_DIR}/"
                     diag.error(section.path, *where, f'"{address}": there is no such file '

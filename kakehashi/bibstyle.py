@@ -41,7 +41,7 @@ NAME_JOINERS = {  # in-text author names follow the entry's language, like its p
     "ja": {"two": "{}・{}", "many": "{}ほか"},
     "en": {"two": "{} and {}", "many": "{} et al."},
 }
-ORGANISATION_FIELDS = ("organization", "institution", "publisher", "journaltitle", "journal")
+ORGANISATION_FIELDS = ("organization", "institution")  # an author-date "author" without persons
 SHORT_TITLE_WORDS = 4  # an in-text label made from a title keeps its first words
 DESCRIPTIONS = {  # what stands in for an unconfirmed title, in the page's language
     "ja": {"brackets": ("［", "］"), "page": "{site}のウェブページ", "video": "{site}の動画",
@@ -403,8 +403,13 @@ def links(children, context):
 
 @node
 def creators(children, context):
-    """The authors, else the editors; missing (so the template can put the title first) if neither."""
-    names = first_of[optional[persons("author")], optional[editors]].format_data(context)
+    """Who the author-date list is sorted by: the authors, editors or organisation; else missing.
+
+    Missing, the template puts the title first, as in-text citations then name it.
+    """
+    names = first_of[optional[persons("author")], optional[editors],
+                     optional[field("organization")], optional[field("institution")]
+                     ].format_data(context)
     if not names:
         raise FieldIsMissing("author", context["entry"])
     return names

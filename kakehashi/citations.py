@@ -95,7 +95,9 @@ def parse_reference(written: str) -> list[CiteItem] | None:
         match = PANDOC_ITEM.match(part.strip())
         if not match:
             return None
-        items.append(CiteItem(match["key"], match["prefix"].strip(), match["rest"].strip(),
+        locator = match["rest"].strip()
+        locator = locator[1:].strip() if locator.startswith(",") else locator
+        items.append(CiteItem(match["key"], match["prefix"].strip(), locator,
                               bool(match["suppress"])))
     return items
 

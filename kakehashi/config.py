@@ -36,7 +36,7 @@ AUTHOR_KEYS = {"name": (str, dict), "affiliation": (str, dict), "orcid": str}
 ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-AUTHORS_HEADER = re.compile(r"^\s*\[\[\s*report\.authors\s*\]\]", re.MULTILINE)
+AUTHORS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*report\.authors[ \t]*\]\]", re.MULTILINE)
 CHOICES = {
     "citation_style": ("numeric", "author-date"),
     "citation_numbering": ("bibliography", "first-cited"),

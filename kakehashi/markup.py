@@ -115,14 +115,13 @@ def scan_callouts(section: Section, diag: Diagnostics) -> None:
         if open_at is not None:
             diag.error(section.path, *where, "callouts cannot be nested; close the one above "
                        "with ::: first", "callout.nested")
-        elif kind in CALLOUT_KINDS:
-            open_at = fence.start()
             continue
-        else:
+        if kind not in CALLOUT_KINDS:
             written = " ".join(line.split())[:50]
             diag.error(section.path, *where, f'"{written}" is not a callout Kakehashi knows; '
                        "write ::: {.callout-note}, {.callout-warning} or {.callout-tip}",
                        "callout.unknown")
+        open_at = fence.start()  # an unknown one too, so that its closing ::: is not reported
     if open_at is not None:
         diag.error(section.path, *line_col(section.text, offset + open_at), "this callout is "
                    "never closed; end it with a line :::", "callout.unclosed")

@@ -664,3 +664,61 @@ def test_online_entry_without_url_is_a_warning(tmp_path, monkeypatch):
                                  "\n@online{doi-only, title = {An article}, doi = {10.1000/1}}\n")
     assert problems == ['refs.bib:1: warning: entry "page" is @online but has no url, so readers '
                         "cannot find the page; add url = {https://…} [bib.missing-field]"]
+
+
+# --- the author-date style -------------------------------------------------------------------
+
+AUTHOR_DATE_BIB = """\
+@book{becker-1984, author = {Becker, Howard S.}, title = {Art Worlds}, publisher = {University of
+  California Press}, location = {Berkeley}, year = {1984}}
+@article{becker-1984b, author = {Becker, Howard S.}, title = {A Second Look}, journal = {Sociology},
+  volume = {3}, year = {1984}}
+@online{yamada-2025, author = {山田, 太郎 and 佐藤, 花子}, title = {生成AIの現状}, date = {2025-11-01},
+  url = {https://example.jp/ai}}
+@online{undated, title = {Project Shallotpeat}, organization = {Xpert.Digital},
+  url = {https://xpert.digital/shallotpeat/}}
+@book{many, author = {Smith, Jane and Doe, John and Roe, Richard}, title = {Scaling}, year = {2020},
+  sortkey = {aaa}}
+"""
+
+
+def author_date_entries(tmp_path, language: str) -> dict:
+    from kakehashi.bibstyle import sort_key
+    bibliography, problems = load(tmp_path, AUTHOR_DATE_BIB)
+    assert problems == []
+    keys = sorted(bibliography.keys, key=lambda key: sort_key(bibliography.data.entries[key]))
+    numbers = {key: n for n, key in enumerate(keys, start=1)}
+    return format_bibliography(bibliography, numbers, language, "author-date")
+
+
+def test_author_date_order_and_year_suffixes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    entries = author_date_entries(tmp_path, "en")
+    ordered = sorted(entries.values(), key=lambda entry: entry.number)
+    assert [(entry.key, entry.names, entry.year) for entry in ordered] == [
+        ("many", "Smith et al.", "2020"),  # sortkey = {aaa} puts it first
+        ("becker-1984b", "Becker", "1984a"),  # "A Second Look" before "Art Worlds"
+        ("becker-1984", "Becker", "1984b"),
+        ("undated", "Xpert.Digital", "n.d."),
+        ("yamada-2025", "山田・佐藤", "2025"),
+    ]
+
+
+def test_author_date_entries_exact_html(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    en = author_date_entries(tmp_path, "en")
+    ja = author_date_entries(tmp_path, "ja")
+    assert en["becker-1984"].html == ("Becker, Howard S. 1984b. <em>Art Worlds</em>. University of "
+                                      "California Press, Berkeley, 1984.")
+    assert en["undated"].html == ('Xpert.Digital. n.d. “Project Shallotpeat”. Xpert.Digital. '
+                                  '<a href="https://xpert.digital/shallotpeat/">https://xpert.digital/shallotpeat/</a>.')
+    assert ja["undated"].html.startswith('Xpert.Digital. <span lang="ja">刊行年不明</span>. “Project Shallotpeat”.')
+    assert ja["undated"].year == "刊行年不明"
+    assert ja["yamada-2025"].html == ('山田太郎、佐藤花子（2025）「生成AIの現状」2025年11月1日。'
+                                      '<a href="https://example.jp/ai">https://example.jp/ai</a>。')
+    assert en["yamada-2025"].html.startswith("山田太郎、佐藤花子（2025）「生成AIの現状」")
+
+
+def test_numeric_entries_are_unchanged_by_the_author_date_code(entries):
+    """The numeric style keeps authors given-name first and the year at the end."""
+    assert entries["en"]["smith-2024"].html.startswith("Jane Smith and John Doe. “Scaling Laws")

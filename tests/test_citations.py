@@ -342,7 +342,7 @@ def extension_groups(section, index, entries) -> list[list[str]]:
     converter = make_markdown(index, section.language)
     html = render_markdown(section, converter, entries).html
     groups = converter[1].group_keys
-    return [list(groups[anchor]) for anchor in re.findall(r'<sup class="cite" id="([^"]+)"', html)]
+    return [list(groups[anchor]) for anchor in re.findall(r'class="cite[ "][^>]*id="([^"]+)"', html)]
 
 
 def test_citation_anchors_are_numbered_in_reading_order(project, tmp_path):
@@ -362,7 +362,8 @@ def assert_scanner_matches_extension(site) -> int:
         entries = site.entries[section.language]
         scanned = scanner_groups(section, site.index)
         rendered = extension_groups(section, site.index, entries)
-        assert scanned == rendered, section.path.name
+        # a table's caption comes before its cells in the page, after them in the source
+        assert sorted(scanned) == sorted(rendered), section.path.name
         count += sum(map(len, scanned))
     return count
 
@@ -392,8 +393,223 @@ def test_scanner_and_extension_agree_on_the_real_content(tmp_path):
     "> quoted[^altman-memo]\n>\n> > nested[^doe-2023]\n\n1. one[@smith-2024]\n   - two[^yamada-2025]\n",
     "Brackets [x] [^altman-memo] [link](https://example.org/[^doe-2023]) after.\n",
     "Text[^altman-memo][^doe-2023] (a[^smith-2024])\n\n  Indented two spaces[^yamada-2025].\n",
+    # issue 11: pandoc's forms, maths, figures, tables, callouts, cross-references
+    "See [see @altman-memo, p. 3; also @doe-2023, ch. 2] and [-@smith-2024].\n",
+    "As @doe-2023 [p. 12] and @smith-2024 say, and [^yamada-2025, p. 4][^altman-memo].\n",
+    "Mail info@example.com, \\@handle, https://x.org/@me and [a@b.org] plus @doe-2023.\n",
+    "Maths $[@altman-memo]$ and $$x^{[^doe-2023]}$$ and $5 and $10[@smith-2024].\n",
+    "これについては@doe-2023が論じ、[@yamada-2025, 12頁]も参照。\n",
+    "![Growth [@doe-2023]](https://example.org/x.png){#fig-x}\n\nSee @fig-x.[@altman-memo]\n",
+    "| a | b |\n| - | - |\n| 1[@doe-2023] | 2 |\n\n: Costs [@smith-2024] {#tbl-c}\n\n@tbl-c[^altman-memo]\n",
+    "::: {.callout-note}\nInside[@doe-2023].\n\n- item @smith-2024\n:::\n\nAfter[^altman-memo].\n",
+    "## Head {#sec-h}\n\nSee @sec-h and [-@sec-h] near @doe-2023.\n",
+    "`@doe-2023` and ```[see @smith-2024]``` in code; real @altman-memo.\n",
 ])
 def test_scanner_and_extension_agree_on_tricky_markdown(project, tmp_path, body):
     content = project({"sections/03-conclusion.en.md": section_file(body, "Conclusion")})
     site, _ = build_in_process(content, tmp_path)
     assert assert_scanner_matches_extension(site) > 0
+
+
+# --- pandoc's full syntax: locators, prefixes, narrative, [-@key] ------------------------------
+
+SPAN_TAG = re.compile(r"<span\b|</span>")
+
+
+def without_popovers(html: str) -> str:
+    """The HTML with each citation popover (a balanced `<span class="cite-pop">`) as "…"."""
+    while (start := html.find('<span class="cite-pop"')) >= 0:
+        depth = 0
+        for tag in SPAN_TAG.finditer(html, start):
+            depth += 1 if tag[0] == "<span" else -1
+            if depth == 0:
+                html = html[:start] + "…" + html[tag.end():]
+                break
+    return html
+
+
+def rendered(project, tmp_path, body: str, language: str = "en", files: dict | None = None):
+    """The rendered section 03 (popovers cut out) and the build's diagnostic lines."""
+    name = f"sections/03-conclusion.{language}.md"
+    content = project({name: section_file(body, "Conclusion"), **(files or {})})
+    site, diag = build_in_process(content, tmp_path)
+    return without_popovers(site.rendered["conclusion", language].html), lines(diag)
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("x[@smith-2024, p. 12]", '<sup class="cite" id="cite-1">[<a aria-describedby="cite-1-pop" '
+     'href="../bibliography/#ref-smith-2024">3</a>, p.\u00a012]…</sup>'),
+    ("x[@smith-2024, pp. 3-5; @doe-2023, ch. 2]", '<sup class="cite" id="cite-1">[<a '
+     'aria-describedby="cite-1-pop" href="../bibliography/#ref-smith-2024">3</a>, pp.\u00a03–5; '
+     '<a aria-describedby="cite-1-pop" href="../bibliography/#ref-doe-2023">6</a>, ch.\u00a02]…</sup>'),
+    ("x[see @smith-2024, p. 3; also @doe-2023]", '<sup class="cite" id="cite-1">[see <a '
+     'aria-describedby="cite-1-pop" href="../bibliography/#ref-smith-2024">3</a>, p.\u00a03; also '
+     '<a aria-describedby="cite-1-pop" href="../bibliography/#ref-doe-2023">6</a>]…</sup>'),
+    ("x[@doe-2023, p. 33, emphasis added]", '<sup class="cite" id="cite-1">[<a aria-describedby='
+     '"cite-1-pop" href="../bibliography/#ref-doe-2023">6</a>, p.\u00a033, emphasis added]…</sup>'),
+    ("x[-@doe-2023]", '<sup class="cite" id="cite-1">[<a aria-describedby="cite-1-pop" '
+     'href="../bibliography/#ref-doe-2023">6</a>]…</sup>'),
+    ("x[^doe-2023, p. 7]", '<sup class="cite" id="cite-1">[<a aria-describedby="cite-1-pop" '
+     'href="../bibliography/#ref-doe-2023">6</a>, p.\u00a07]…</sup>'),
+    ("x[^doe-2023, 第2章][^smith-2024]", '<sup class="cite" id="cite-1">[<a aria-describedby='
+     '"cite-1-pop" href="../bibliography/#ref-doe-2023">6</a>, ch.\u00a02; <a aria-describedby='
+     '"cite-1-pop" href="../bibliography/#ref-smith-2024">3</a>]…</sup>'),
+    ("As @smith-2024 shows", '<span class="cite cite-narrative" id="cite-1">Smith and Doe\u00a0[<a '
+     'aria-describedby="cite-1-pop" href="../bibliography/#ref-smith-2024">3</a>]…</span> shows'),
+    ("As @doe-2023 [p. 12] says", '<span class="cite cite-narrative" id="cite-1">Doe\u00a0[<a '
+     'aria-describedby="cite-1-pop" href="../bibliography/#ref-doe-2023">6</a>, p.\u00a012]…</span> says'),
+    ("As @doe-2023 [sic] says", '<span class="cite cite-narrative" id="cite-1">Doe\u00a0[<a '
+     'aria-describedby="cite-1-pop" href="../bibliography/#ref-doe-2023">6</a>]…</span> [sic] says'),
+])
+def test_pandoc_forms_numeric_exact_html(project, tmp_path, body, expected):
+    html, problems = rendered(project, tmp_path, body + "\n")
+    assert problems == []
+    assert html == f"<p>{body.split('[')[0].split('@')[0]}{expected}</p>"
+
+
+def test_locators_are_localized_on_japanese_pages(project, tmp_path):
+    """第2章, 図3 on Japanese pages; a page is 12頁 for a Japanese source, p. 12 for a foreign one."""
+    html, problems = rendered(project, tmp_path, "一[@yamada-2025, p. 12]、二[@doe-2023, pp. 3–5]、"
+                              "三[@doe-2023, ch. 2]、四[@smith-2024, fig. 3]、五[@yamada-2025, 第4節]\n", "ja")
+    assert problems == []
+    assert [re.sub(r"<[^>]+>", "", cite) for cite in re.findall(r"<sup[^>]*>(.*?)…</sup>", html)] == [
+        "[2, 12頁]", "[6, pp.\u00a03–5]", "[6, 第2章]", "[3, 図3]", "[2, 第4節]"]
+
+
+def test_the_popover_shows_the_passage_cited(project, tmp_path):
+    content = project({"sections/03-conclusion.ja.md": section_file("一[@doe-2023, ch. 2]\n", "結論")})
+    site, _ = build_in_process(content, tmp_path)
+    html = site.rendered["conclusion", "ja"].html
+    assert ('<span class="cite-pop-item"><a href="../bibliography/#ref-doe-2023">[6]</a> <span lang="en">'
+            "John Doe. <em>The iPhone and the eBook: Lower-Case Names in Titles</em>. Example Press, "
+            'London, 2023.</span><span class="cite-pop-passage">該当箇所：第2章</span></span>') in html
+    content = project({"sections/03-conclusion.en.md": section_file("x[@doe-2023, pp. 3–5]\n", "Conclusion")})
+    site, _ = build_in_process(content, tmp_path)
+    assert '<span class="cite-pop-passage">Passage: pp.\u00a03–5</span>' in site.rendered["conclusion", "en"].html
+
+
+@pytest.mark.parametrize("body", [
+    "Write to info@example.com today.",
+    "A URL https://medium.com/@someone/post in text.",
+    "An escaped \\@handle here.",
+    "A lone @ sign, and @ followed by space.",
+    "Brackets [info@example.com] are text.",
+])
+def test_at_signs_that_are_plain_text_by_the_documented_rule(project, tmp_path, body):
+    html, problems = rendered(project, tmp_path, body + "\n")
+    assert problems == []
+    assert "cite" not in html and "@" in html
+
+
+def test_an_unknown_narrative_key_is_an_error_never_literal(project, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    html, problems = rendered(project, tmp_path, "As @sama said, and @smith-2042 wrote.\n")
+    assert problems == [
+        'content/sections/03-conclusion.en.md:5:4: error: unknown citation key "sama"; add it to the '
+        "bibliography or define a footnote [^label]: … (an @ that is not a citation is written \\@) "
+        "[citation.unknown-key]",
+        'content/sections/03-conclusion.en.md:5:20: error: unknown citation key "smith-2042"; did you '
+        'mean "smith-2024"? (an @ that is not a citation is written \\@) [citation.unknown-key]',
+    ]
+    assert '<span class="cite-error">@sama</span>' in html
+
+
+def test_narrative_key_in_japanese_prose_ends_at_the_japanese_text(project, tmp_path):
+    html, problems = rendered(project, tmp_path, "これについては@doe-2023が論じた。\n", "ja")
+    assert problems == []
+    assert html == ('<p>これについては<span class="cite cite-narrative" id="cite-1">Doe\u00a0[<a '
+                    'aria-describedby="cite-1-pop" href="../bibliography/#ref-doe-2023">6</a>]…</span>'
+                    "が論じた。</p>")
+
+
+def test_japanese_authors_are_named_in_native_order(project, tmp_path):
+    html, _ = rendered(project, tmp_path, "@yamada-2025によれば\n", "ja")
+    assert html.startswith('<p><span class="cite cite-narrative" id="cite-1">山田\u00a0[')
+
+
+def test_scanner_reads_locators_prefixes_and_narratives(project):
+    content = project({"sections/03-conclusion.en.md": section_file(
+        "A[see @doe-2023, p. 3; -@smith-2024] and @altman-memo [p. 9] and [^yamada-2025, ch. 1].\n",
+        "Conclusion")})
+    _, report, _, _ = load(content)
+    refs = scan_citations(report.section("conclusion", "en"), Diagnostics())
+    assert [(r.col, r.label, r.group, r.prefix, r.locator, r.suppress_author, r.narrative)
+            for r in refs] == [
+        (2, "doe-2023", 0, "see", "p. 3", False, False),
+        (2, "smith-2024", 0, "", "", True, False),
+        (42, "altman-memo", 1, "", "p. 9", False, True),
+        (66, "yamada-2025", 2, "", "ch. 1", False, False),
+    ]
+
+
+# --- author-date ----------------------------------------------------------------------------------
+
+
+def author_date(files: dict) -> dict:
+    """The default project in the author-date style, with `files` on top."""
+    return {"site.toml": SITE_TOML.replace('citation_numbering = "bibliography"\n',
+                                           'citation_numbering = "bibliography"\n'
+                                           'citation_style = "author-date"\n'), **files}
+
+
+@pytest.mark.parametrize("language, body, expected", [
+    ("en", "x[@doe-2023, p. 12]", '(<a aria-describedby="cite-1-pop" href="../bibliography/#ref-doe-2023">'
+     "Doe 2023</a>, 12)"),
+    ("ja", "x[@doe-2023, p. 12]", '（<a aria-describedby="cite-1-pop" href="../bibliography/#ref-doe-2023">'
+     "Doe 2023</a>, p.\u00a012）"),
+    ("en", "x[see @doe-2023, ch. 2; @smith-2024]", '(see <a aria-describedby="cite-1-pop" '
+     'href="../bibliography/#ref-doe-2023">Doe 2023</a>, ch.\u00a02; <a aria-describedby="cite-1-pop" '
+     'href="../bibliography/#ref-smith-2024">Smith and Doe 2024</a>)'),
+    ("en", "x[-@doe-2023, p. 4]", '(<a aria-describedby="cite-1-pop" href="../bibliography/#ref-doe-2023">'
+     "2023</a>, 4)"),
+    ("ja", "x[@yamada-2025, p. 4]", '（<a aria-describedby="cite-1-pop" href="../bibliography/#ref-yamada-2025">'
+     "山田 2025</a>, 4頁）"),
+])
+def test_author_date_groups(project, tmp_path, language, body, expected):
+    html, problems = rendered(project, tmp_path, body + "\n", language, author_date({}))
+    assert problems == []
+    assert html == f'<p>x<span class="cite cite-author-date" id="cite-1">{expected}…</span></p>'
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("en", 'Doe\u00a0(<a aria-describedby="cite-1-pop" href="../bibliography/#ref-doe-2023">2023</a>, 12)'),
+    ("ja", 'Doe（<a aria-describedby="cite-1-pop" href="../bibliography/#ref-doe-2023">2023</a>, p.\u00a012）'),
+])
+def test_author_date_narrative(project, tmp_path, language, expected):
+    html, problems = rendered(project, tmp_path, "@doe-2023 [p. 12]\n", language, author_date({}))
+    assert problems == []
+    assert html == f'<p><span class="cite cite-author-date cite-narrative" id="cite-1">{expected}…</span></p>'
+
+
+def test_switching_style_changes_no_source_file(project, tmp_path):
+    """The same section files build in both styles, and cite the same sources in the same places."""
+    numeric, _ = build_in_process(project(), tmp_path / "a")
+    other, diag = build_in_process(project(author_date({}), name="other"), tmp_path / "b")
+    assert diag.errors == []
+    for key, site in (("numeric", numeric), ("author-date", other)):
+        assert site.config.citation_style == key
+    assert [s.key for r in numeric.rendered.values() for s in r.sites] == \
+        [s.key for r in other.rendered.values() for s in r.sites]
+    assert "(<a" in other.rendered["gemini", "en"].html and "(<a" not in numeric.rendered["gemini", "en"].html
+
+
+def test_author_date_numbers_follow_the_authors(project):
+    config, report, bibliography, diag = load(project(author_date({})))
+    index = resolve_citations(report, bibliography, config, diag)
+    assert list(index.numbers) == ["doe-2023", "google-gemini-3", "smith-2024", "altman-memo",
+                                   "xpert-shallotpeat", "yamada-2025"]
+
+
+def test_scanner_and_extension_agree_on_cross_references(project, tmp_path):
+    """Every cross-reference the scanner finds is one link in the page, in the same order."""
+    content = project({"sections/03-conclusion.en.md": section_file(
+        "## Head {#sec-h}\n\n![Cap](https://example.org/x.png){#fig-x}\n\n| a |\n| - |\n| 1 |\n\n"
+        ": T {#tbl-t}\n\nSee @fig-x, [-@tbl-t], @sec-h; `@fig-x` is code; $@fig-x$ maths.\n",
+        "Conclusion")})
+    site, diag = build_in_process(content, tmp_path)
+    assert lines(diag) == []
+    scanned = [ref.label for ref in site.index.crossrefs if ref.path.name.startswith("03-conclusion.en")]
+    html = site.rendered["conclusion", "en"].html
+    assert scanned == ["fig-x", "tbl-t", "sec-h"]
+    assert re.findall(r'<a class="xref" href="#([^"]+)">([^<]+)</a>', html) == [
+        ("fig-x", "Figure\u00a01"), ("tbl-t", "1"), ("sec-h", "Section\u00a03.1, “Head”")]
