@@ -49,11 +49,14 @@ LOG = logging.getLogger("kakehashi")
 POLL_SECONDS = 0.25  # how often the watcher looks for changes
 COALESCE_SECONDS = 0.15  # saves closer together than this make one rebuild
 WATCH_LIMIT = 20_000  # files the watcher looks at in all; a larger tree gets one warning
+BUILD_NICENESS = 5  # the build process yields the processor to the server
 STOP_SECONDS = 2.0  # Ctrl-C waits this long for a running rebuild to finish
 SWAP_WAIT_SECONDS = 0.5  # a request that finds no output folder waits this long for the swap
 MAX_URL_BYTES = 8192  # longer request targets are answered 414
 MAX_HEADER_BYTES = 1 << 20  # Tornado closes the connection on larger request headers
 CHUNK_BYTES = 1 << 16  # files other than pages are sent in pieces of this size
+# Opening never waits: a named pipe in the output folder must not hang the server.
+OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 IGNORED_PREFIXES = (".", "#")  # hidden files and folders, editor autosaves
 IGNORED_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".bak", ".tmp")  # editor backups
 WILDCARD_HOSTS = ("", "0.0.0.0", "::")
@@ -178,7 +181,7 @@ class SiteHandler(web.RequestHandler):
                 return None, None
             target = os.path.join(target, "index.html")
         try:
-            descriptor = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
+            descriptor = os.open(target, OPEN_FLAGS)
         except FileNotFoundError:
             raise
         except PermissionError:
@@ -381,6 +384,8 @@ def crash_diagnostic(exc: Exception, roots: tuple[Path, ...]) -> Diagnostic:
 def build_process(options: BuildOptions, connection) -> None:
     """The rebuild process: one build each time the server asks, answered with what failed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+    if hasattr(os, "nice"):
+        os.nice(BUILD_NICENESS)  # on a busy machine the server and the editor come first
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     cache = BuildCache()  # lives here, so the server's memory never holds a build
     while True:
@@ -426,7 +431,7 @@ class Builder:
             code, self.process = self.process.exitcode, None
             if self.stopping:
                 return ()
-            how = (f"signal {-code}" + ("; out of memory?" if code == -signal.SIGKILL else "")
+            how = (f"signal {-code}" + ("; out of memory?" if code == -9 else "")  # SIGKILL
                    if code and code < 0 else f"exit status {code}")
             crash = Diagnostic("kakehashi", None, None, "error", f"internal error (the build "
                                f"process stopped with {how}) while building; the last good "
