@@ -76,6 +76,7 @@ class RenderedSection:
     html: str  # the body HTML
     toc: tuple[TocItem, ...]  # its headings
     sites: tuple[CitationSite, ...]  # its citations, in reading order
+    print_html: str = ""  # the body for the print page: ids prefixed, links into that page
 
 
 class CitationInlineProcessor(InlineProcessor):
@@ -154,6 +155,17 @@ class CitationSiteTreeprocessor(Treeprocessor):
         state.group_keys = keys
 
 
+class KeepTreeprocessor(Treeprocessor):
+    """Keeps the document's finished tree (it runs last), for `print_version`."""
+
+    def __init__(self, md, extension: CitationExtension):
+        super().__init__(md)
+        self.extension = extension
+
+    def run(self, root):
+        self.extension.tree = root
+
+
 def is_citation(element: etree.Element) -> bool:
     """Whether an element is a rendered citation group (`class="cite …"`)."""
     return "cite" in (element.get("class") or "").split()
@@ -198,6 +210,7 @@ class CitationExtension(Extension):
         md.treeprocessors.register(TableCaptionTreeprocessor(md, self), "table-captions", 25)
         md.treeprocessors.register(CitationSiteTreeprocessor(md, self), "citation-sites", 4)
         md.treeprocessors.register(FileAddressTreeprocessor(md), "file-addresses", 3)
+        md.treeprocessors.register(KeepTreeprocessor(md, self), "keep-tree", -100)
 
     def prepare(self, slug: str, entries: dict[str, FormattedEntry]) -> None:
         """Set the section and the page language's formatted entries for the next document."""
@@ -205,6 +218,7 @@ class CitationExtension(Extension):
         self.entries = entries
 
     def reset(self) -> None:
+        self.tree = None  # the last document's finished tree, for its print version
         self.groups = 0
         self.group_keys: dict[str, list[str]] = {}
         self.sites: list[CitationSite] = []
@@ -316,15 +330,15 @@ class CitationExtension(Extension):
         keys = list(passages)
         if self.style != "author-date" and not any(item.prefix or item.locator for _, item in resolved):
             keys.sort(key=lambda key: self.index.numbers[key])
-        items = []
         for key in keys:
             entry = self.entries[key]
             label = f"{entry.names} {entry.year}" if self.style == "author-date" else f"[{entry.number}]"
             passage = "".join(f'<span class="cite-pop-passage">{html.escape(PASSAGE[self.language].format(text))}'
                               "</span>" for text in dict.fromkeys(passages[key]))
-            items.append(f'<span class="cite-pop-item"><a href="{self.bibliography_href}#{ref_id(key)}">'
-                         f"{html.escape(label)}</a> {self.entry_html(entry)}{passage}</span>")
-        pop.text = self.md.htmlStash.store("".join(items))
+            item = etree.SubElement(pop, "span", {"class": "cite-pop-item"})
+            link = etree.SubElement(item, "a", {"href": f"{self.bibliography_href}#{ref_id(key)}"})
+            link.text = self.md.htmlStash.store(html.escape(label))  # the link in the tree, for print
+            link.tail = " " + self.md.htmlStash.store(self.entry_html(entry) + passage)
 
     def entry_html(self, entry: FormattedEntry) -> str:
         """A formatted entry for the popover, marked with its language where it differs."""
@@ -379,13 +393,50 @@ def make_markdown(index: CitationIndex, language: str, labels: LabelIndex | None
 
 
 def render_markdown(section: Section, converter: tuple[markdown.Markdown, CitationExtension],
-                    entries: dict[str, FormattedEntry]) -> RenderedSection:
-    """Render one section's Markdown, collecting its headings and citation sites."""
+                    entries: dict[str, FormattedEntry], print_ids: bool = False) -> RenderedSection:
+    """Render one section's Markdown, collecting its headings and citation sites.
+
+    With `print_ids`, also its version for the print page, its ids prefixed with the slug.
+    """
     md, citations = converter
     md.reset()
     citations.prepare(section.slug, entries)
     body = md.convert(section.body)
-    return RenderedSection(section, body, tuple(flatten_toc(md.toc_tokens)), tuple(citations.sites))
+    printed = print_version(md, citations, section.slug) if print_ids else ""
+    return RenderedSection(section, body, tuple(flatten_toc(md.toc_tokens)), tuple(citations.sites),
+                           printed)
+
+
+def print_version(md: markdown.Markdown, citations: CitationExtension, prefix: str) -> str:
+    """The document just converted, again, for the one-page print version of the report.
+
+    Every id (and every `#fragment` and `aria-describedby` naming one) gets `prefix`, so all
+    sections can stand on one page; links to the bibliography and cross-references to other
+    sections lead to their copies on that page. Serialized the way `Markdown.convert` ends.
+    """
+    root = citations.tree
+    if root is None:  # an empty document
+        return ""
+    bibliography = citations.bibliography_href + "#"
+    for element in root.iter():
+        for name in ("id", "aria-describedby"):
+            if element.get(name):
+                element.set(name, f"{prefix}-{element.get(name)}")
+        href = element.get("href", "")
+        if element.get("class") == "xref" and href.startswith("../") and "/#" in href:
+            other, _, label = href[3:].partition("/#")  # another section's figure or heading
+            element.set("href", f"#{other}-{label}")
+            continue
+        if href.startswith(bibliography):
+            href = href[len(bibliography) - 1:]
+        if href.startswith("#"):
+            element.set("href", href if href.startswith("#ref-") else f"#{prefix}-{href[1:]}")
+    output = md.serializer(root)
+    start, end = output.find(f"<{md.doc_tag}>"), output.rfind(f"</{md.doc_tag}>")
+    output = output[start + len(md.doc_tag) + 2:end].strip() if start >= 0 and end >= 0 else ""
+    for processor in md.postprocessors:
+        output = processor.run(output)
+    return output.strip()
 
 
 def flatten_toc(tokens: list[dict]) -> list[TocItem]:
