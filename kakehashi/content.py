@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +55,17 @@ class Report:
 
     def section(self, slug: str, language: str) -> Section | None:
         """The file of one section in one language, if it exists."""
-        return next((s for s in self.sections if s.slug == slug and s.language == language), None)
+        found = self.__dict__.get("_by_slug")
+        if found is None:  # made on the first call, so that a call is not a search
+            found = {}
+            for section in self.sections:
+                found.setdefault((section.slug, section.language), section)
+            object.__setattr__(self, "_by_slug", found)
+        return found.get((slug, language))
+
+    def __getstate__(self) -> dict:
+        """Pickled without the lookup table (it is made again when needed)."""
+        return {name: value for name, value in self.__dict__.items() if name != "_by_slug"}
 
     def in_language(self, language: str) -> tuple[Section, ...]:
         """The sections that exist in one language, in reading order."""
@@ -62,11 +73,16 @@ class Report:
 
 
 def load_report(content_dir: Path, config: SiteConfig, diag: Diagnostics,
-                drafts: bool = False) -> Report:
-    """Load, validate and pair every section file."""
+                drafts: bool = False,
+                load: Callable[[list[Path]], list[Section | None]] | None = None) -> Report:
+    """Load, validate and pair every section file.
+
+    `load` reads the files (by default `load_section` each), for a caller that keeps them.
+    """
     folder = content_dir / "sections"
     files = list_section_files(folder, content_dir, diag)
-    sections = [s for path in files if (s := load_section(path, config, diag)) is not None]
+    loaded = load(files) if load else [load_section(path, config, diag) for path in files]
+    sections = [section for section in loaded if section is not None]
 
     by_number: dict[int, str] = {}
     by_slug: dict[str, str] = {}
