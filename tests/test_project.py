@@ -18,7 +18,7 @@ import yaml
 from conftest import ROOT, require
 from kakehashi import __version__
 
-STARTER_FILES = ["references.bib", "sections/01-introduction.en.md",
+STARTER_FILES = ["files/utf8-bytes.svg", "references.bib", "sections/01-introduction.en.md",
                  "sections/01-introduction.ja.md", "site.toml"]
 WORKFLOW = ROOT / ".github" / "workflows" / "pages.yml"
 NODE_24_MAJORS = {"actions/checkout": {"v5", "v6"}, "actions/setup-python": {"v6"},
@@ -76,7 +76,16 @@ def test_new_project_builds_and_checks_clean_at_once(tmp_path):
     page = (tmp_path / "site/en/introduction/index.html").read_text("utf-8")
     # every citation form of the starter section resolves: no literal [^…] or [@…] left
     assert not re.search(r"\[\^|\[@", re.sub(r"<code>.*?</code>", "", page))
-    assert page.count('<sup class="cite"') == 4  # [^a], [^a][^b][^c], [@a], [@a; @b]
+    # [^a], [^a][^b][^c], [@a], [@a; @b], [@a, ch. 1], [^a] after the formula; and @a in the text
+    assert page.count('<sup class="cite"') == 6
+    assert page.count('<span class="cite cite-narrative"') == 1
+    # the issue-11 syntax: a numbered table and figure, cross-references, maths, a callout
+    assert '<caption><span class="caption-number">Table\u00a01</span>: Bytes per character in UTF-8' in page
+    assert '<figcaption><span class="caption-number">Figure\u00a01</span>' in page
+    assert re.findall(r'<a class="xref" href="#([^"]+)">', page) == ["tbl-utf8", "fig-utf8", "sec-citing"]
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML"' in page
+    assert '<div class="callout callout-tip" role="note">' in page
+    assert (tmp_path / "site/files/utf8-bytes.svg").is_file()
 
 
 def test_new_project_site_toml_explains_every_key(tmp_path):

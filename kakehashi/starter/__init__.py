@@ -2,7 +2,8 @@
 
 Takes a folder that does not exist yet (or is empty); copies the starter project that
 lives beside this module (`site.toml` with every key explained, one section in each
-language that shows every citation form, a small `references.bib`) into it.
+language that shows every citation form, a figure, a table, cross-references, maths and a
+callout, a small `references.bib`, and the figure's image in `files/`) into it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from ..diagnostics import display_path
 
 STARTER_DIR = Path(__file__).resolve().parent
 STARTER_FILES = ("site.toml", "references.bib", "sections/01-introduction.ja.md",
-                 "sections/01-introduction.en.md")
+                 "sections/01-introduction.en.md", "files/utf8-bytes.svg")
 
 
 def new_project(folder: Path) -> int:
