@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .scanner import scan_source
+from .scanner import MATH, scan_source
 
 Value = float | str  # a number, or a date written "2025-11-18", "2025-11" or "--11-18"
 
@@ -47,7 +47,7 @@ NOT_NAMES = {  # capitalised words a figure may follow without being part of a p
     *MONTHS, *(month[:3] for month in MONTHS), "sept"}
 YEAR_PREFIXES = {"mid", "early", "late", "pre", "post"}  # mid-2025 is a year, not a name
 
-CITATION = re.compile(r"\[\^[^\]\s]*\]|\[@[^\]]*\]")
+CITATION = re.compile(r"\[\^[^\]\n]*\]|\[[^\[\]\n]*@[^\]\n]*\]")  # locators are no figures
 NOT_PROSE = re.compile(r"`[^`\n]*`|\]\([^)\s]*(?:\s+\"[^\"]*\")?\)|https?://[^\s)>\]]+|<[^>\n]+>")
 BLOCK_MARKER = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|(?:[-*+]|\d{1,9}[.)])[ \t]+|\[\^[^\]]+\]:|>)")
 HEADING_LINE = re.compile(r"[ \t]{0,3}#{1,6}(?:[ \t]|$)")
@@ -227,7 +227,7 @@ def mask_non_prose(text: str) -> str:
     """Unify widths; blank out citations, code, links, URLs, tags and the block's marker."""
     text = "".join(narrow if len(narrow := unicodedata.normalize("NFKC", char)) == 1 else char
                    for char in text)
-    for pattern in (CITATION, NOT_PROSE, BLOCK_MARKER):
+    for pattern in (MATH, CITATION, NOT_PROSE, BLOCK_MARKER):  # maths, like code, is no prose
         text = pattern.sub(lambda m: MASK * len(m[0]), text)
     return text
 
