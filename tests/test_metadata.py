@@ -160,7 +160,7 @@ def test_index_page_and_print_cover_show_the_metadata(built_report):
     cover = english[english.index('<header class="print-cover">'):english.index("</header>", english.index("print-cover"))]
     assert '<span class="author-name">Taro Yamada</span>' in cover
     assert "<dt>Published</dt><dd><time datetime=\"2025-11-28\">28 November 2025</time></dd>" in cover
-    assert '<details class="how-to-cite-bibtex" open>' in cover
+    assert '<h2 id="how-to-cite">How to cite this report</h2>' in cover
 
 
 def test_how_to_cite_reference_and_bibtex(built_report):

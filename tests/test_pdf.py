@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, require, require_packages, write_project
+from conftest import ROOT, SITE_TOML, require, require_packages, write_project
 from kakehashi.pdf import JAPANESE_PRINT_FONTS, missing_fonts
 
 FLAGSHIP = ROOT / "content"
@@ -73,14 +73,33 @@ SMALL_FILES = {
     f"sections/04-long.{lang}.md": f'---\ntitle: "{LONG_TITLE[lang]}"\n---\n\n{body}\n'
     for lang, body in (("ja", "本文。[^doe-2023]"), ("en", "Text.[^doe-2023]"))
 }
+# The report's own metadata, for its PDF's first page.
+SMALL_FILES["site.toml"] = SITE_TOML + """
+[report]
+date = 2025-11-28
+version = "2.1"
+doi = "10.5281/zenodo.1234567"
+
+[[report.authors]]
+name = { ja = "山田, 太郎", en = "Yamada, Taro" }
+affiliation = { ja = "架け橋研究所", en = "Kakehashi Institute" }
+"""
+FIRST_PAGE = {
+    "ja": ["山田太郎", "架け橋研究所", "公開日", "2025年11月28日", "バージョン", "2.1",
+           "https://doi.org/10.5281/zenodo.1234567", "この報告書の引用方法",
+           "山田太郎「試験報告」研究報告、バージョン2.1、2025年11月28日。"],
+    "en": ["Taro Yamada", "Kakehashi Institute", "Published", "28 November 2025", "Version", "2.1",
+           "https://doi.org/10.5281/zenodo.1234567", "How to cite this report",
+           "Taro Yamada. “Test Report”. Research report, version 2.1, 28 November 2025."],
+}
 SMALL_OUTLINE = {
-    "ja": [("試験報告", [("目次", [])]),
+    "ja": [("試験報告", [("この報告書の引用方法", []), ("目次", [])]),
            ("メモ流出", [("経緯", [])]),
            ("Gemini 3", [("性能", [("評価", [])])]),
            ("結論", []),
            (LONG_TITLE["ja"], []),
            ("参考文献", [("本文で引用した文献", [])])],
-    "en": [("Test Report", [("Contents", [])]),
+    "en": [("Test Report", [("How to cite this report", []), ("Contents", [])]),
            ("The memo leak", [("Background", [])]),
            ("Gemini 3", [("Performance", [("Evaluation", [])])]),
            ("Conclusion", []),
@@ -333,6 +352,39 @@ def test_citations_are_links_to_the_bibliography_inside_the_pdf(pdfs, pypdf, lan
         assert target in destinations, f"page {number + 1}: no destination {target}"
         landing = reader.get_destination_page_number(destinations[target])
         assert landing >= bibliography_page, (number, target, landing)
+
+
+XREF_TARGETS = ("gemini-3-tbl-benchmarks", "gemini-3-sec-benchmarks", "anthropic-sec-enterprise-share")
+CAPTION = {"ja": "表1：主要ベンチマーク", "en": "Table 1: Gemini 3 Pro"}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_cross_references_are_links_inside_the_pdf(pdfs, pypdf, lang):
+    """@tbl-benchmarks and the two @sec- references land on the page of their target."""
+    reader = pypdf.PdfReader(pdfs[lang])
+    destinations = reader.named_destinations
+    found = {}
+    for number, page in enumerate(reader.pages):
+        for annotation in page.get("/Annots") or []:
+            annotation = annotation.get_object()
+            target = annotation.get("/Dest")
+            action = annotation.get("/A")
+            if target is None and action is not None and action.get("/S") == "/GoTo":
+                target = action.get("/D")
+            if isinstance(target, str) and target.lstrip("/") in XREF_TARGETS:
+                found[target.lstrip("/")] = target
+    assert sorted(found) == sorted(XREF_TARGETS)
+    texts = page_texts(pdfs[lang])
+    table_page = next(n for n, text in enumerate(texts) if squash(CAPTION[lang]) in squash(text))
+    landing = reader.get_destination_page_number(destinations[found["gemini-3-tbl-benchmarks"]])
+    assert landing == table_page
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_first_page_shows_the_report_metadata(printed, lang):
+    first = squash(page_texts(printed("small", "system").pdfs[lang])[0])
+    for text in FIRST_PAGE[lang]:
+        assert squash(text) in first, text
 
 
 # --- The small report: bookmarks, footnotes and the font warning ------------------------------
