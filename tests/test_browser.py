@@ -536,3 +536,65 @@ def test_every_text_in_the_other_language_says_so_with_lang(browser, new_page,
     assert page.locator("main h1").evaluate("h1 => h1.outerHTML") == '<h1 lang="ja">結論</h1>'
     page.goto(root + "ja/gemini/index.html")
     assert page.locator(".pager-prev [lang=en]").inner_text() == "The memo leak"
+
+
+# --- Issue 11: maths, figures, callouts, cross-references, locators in a real browser ---------
+
+@pytest.fixture(scope="module")
+def starter_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project `python build.py new` writes, built; its output folder."""
+    import subprocess
+    import sys
+    folder = tmp_path_factory.mktemp("starter")
+    subprocess.run([sys.executable, str(ROOT / "build.py"), "new", "report"], cwd=folder,
+                   check=True, capture_output=True)
+    code, _, stderr = run_build(folder / "report", folder / "out")
+    assert code == 0, stderr
+    return folder / "out"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_maths_figures_and_callouts_render_without_script(browser, new_page, starter_site, lang):
+    page = new_page(java_script_enabled=False)
+    page.goto((starter_site / lang / "introduction/index.html").as_uri())
+    facts = page.evaluate("""() => {
+      const box = e => e.getBoundingClientRect();
+      const math = document.querySelector('math');
+      const img = document.querySelector('figure.figure img');
+      const callout = document.querySelector('.callout');
+      return {
+        mathWidth: box(math).width, mathHeight: box(math).height,
+        mathDisplay: getComputedStyle(math).display,
+        imageLoaded: img.complete && img.naturalWidth > 0,
+        calloutBorder: getComputedStyle(callout).borderInlineStartWidth,
+        calloutTitle: callout.querySelector('.callout-title').textContent,
+      };
+    }""")
+    assert facts["mathWidth"] > 10 and facts["mathHeight"] > 5  # laid out as MathML, not text
+    assert facts["imageLoaded"]
+    assert facts["calloutBorder"] not in ("0px", "")
+    assert facts["calloutTitle"] == {"ja": "ヒント", "en": "Tip"}[lang]
+
+
+def test_a_cross_reference_jumps_to_its_table(browser, new_page, starter_site):
+    page = new_page()
+    page.goto((starter_site / "en/introduction/index.html").as_uri())
+    page.click("a.xref[href='#tbl-utf8']")
+    assert page.url.endswith("#tbl-utf8")
+    assert page.evaluate("document.querySelector(':target').id") == "tbl-utf8"
+    page.goto((starter_site / "ja/print/index.html").as_uri())
+    page.click("a.xref[href='#introduction-fig-utf8']")
+    assert page.evaluate("document.querySelector(':target').tagName") == "FIGURE"
+
+
+def test_the_preview_names_the_passage_cited(browser, new_page, starter_site):
+    page = new_page()
+    page.goto((starter_site / "ja/introduction/index.html").as_uri())
+    cite = page.locator("sup.cite", has_text="第1章")
+    cite.locator("a").first.hover()
+    pop = cite.locator(".cite-pop")
+    assert pop.is_visible()
+    assert "該当箇所：第1章" in pop.inner_text()
+    narrative = page.locator("span.cite-narrative").first
+    narrative.locator("a").first.hover()
+    assert narrative.locator(".cite-pop").is_visible()
