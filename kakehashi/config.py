@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from .diagnostics import Diagnostics
 
 SUPPORTED_LANGUAGES = ("ja", "en")
+NAVIGATION_LIMIT = 40  # up to this many sections, every page's navigation lists them all
 TOP_LEVEL_KEYS = {
     "default_language": str,
     "base_url": str,
@@ -25,6 +26,7 @@ TOP_LEVEL_KEYS = {
     "citation_style": str,
     "bibliography": str,
     "allow_missing_translations": bool,
+    "navigation_limit": int,
     "silence": list,
     "languages": dict,
     "report": dict,
@@ -102,6 +104,7 @@ class SiteConfig:
     silence: tuple[str, ...] = ()  # warning codes silenced everywhere, or as "FILE:CODE"
     citation_style: str = "numeric"  # "numeric" ([1]) or "author-date" ((Becker 1984))
     report: ReportMeta = ReportMeta()  # authors, date, version, licence, DOI
+    navigation_limit: int = NAVIGATION_LIMIT  # sections every page lists in full; beyond, neighbours
 
     @property
     def language_codes(self) -> tuple[str, ...]:
@@ -250,6 +253,10 @@ def load_config(path: Path, diag: Diagnostics, base_url: str | None = None) -> S
                        '("sections/01-intro.en.md:check.number-parity")', "config.bad-value")
     report = load_report_meta(data.get("report", {}), [lang.code for lang in languages], path,
                               text, lines, diag)
+    limit = data.get("navigation_limit", NAVIGATION_LIMIT)
+    if isinstance(limit, int) and (isinstance(limit, bool) or limit < 1):
+        diag.error(path, lines.get(((), "navigation_limit")), None, "navigation_limit must be a "
+                   f"number of sections, 1 or more (default {NAVIGATION_LIMIT})", "config.bad-value")
     if len(diag.errors) > errors_before:
         return None
 
@@ -276,6 +283,7 @@ def load_config(path: Path, diag: Diagnostics, base_url: str | None = None) -> S
         silence=tuple(silence),
         citation_style=data.get("citation_style", "numeric"),
         report=report,
+        navigation_limit=limit,
     )
 
 
