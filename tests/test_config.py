@@ -71,7 +71,7 @@ def test_unknown_top_level_key_with_its_line(tmp_path):
     assert problems == [
         'site.toml:6: error: unknown key "titel"; known keys here: allow_missing_translations, '
         "base_url, bibliography, bibliography_file, citation_numbering, citation_style, "
-        "default_language, languages, report, silence [config.unknown-key]",
+        "default_language, languages, navigation_limit, report, silence [config.unknown-key]",
     ]
 
 
