@@ -54,4 +54,4 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench.py $(ARGS)
 
 clean:
-	rm -rf _site .pytest_cache
+	rm -rf _site .kakehashi-cache .pytest_cache

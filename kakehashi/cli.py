@@ -80,7 +80,11 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         sub.add_argument("--strict", action="store_true", help="treat warnings as errors")
         sub.add_argument("--drafts", action="store_true", help="include sections marked draft: true")
 
-    site_options(command("build", "build the site into the output folder"))
+    build = command("build", "build the site into the output folder")
+    site_options(build)
+    build.add_argument("--no-cache", action="store_true",
+                       help="build everything again, without reading or writing the cache "
+                            "folder (.kakehashi-cache/ beside the output folder)")
     serve = command("serve", "build, serve with live reload and rebuild on every change")
     site_options(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
@@ -165,7 +169,8 @@ def run_command(args: argparse.Namespace) -> int:
                              allow_unmapped=args.allow_unmapped, fetch_titles=args.fetch_titles)
     from .site import BuildOptions, build
     options = BuildOptions(content_dir=args.content, out_dir=args.out, base_url=args.base_url,
-                           strict=args.strict, drafts=args.drafts)
+                           strict=args.strict, drafts=args.drafts,
+                           cache=args.command == "build" and not args.no_cache)
     if args.command == "serve":
         from .serve import serve
         return serve(options, host=args.host, port=args.port)

@@ -1,22 +1,86 @@
-"""Render stage: the Jinja2 environment and page rendering.
+"""Render stage: the Jinja2 environment, the navigation and every page's bytes.
 
-Takes a `Page` (template name and context) and gives its HTML. Jinja runs with autoescape
-and `StrictUndefined`, so a missing value in a template is an error, never empty text.
-UI strings per language live in `templates/i18n/LANG.toml`.
+Takes the `SitePlan` (`pages.py`); gives each output file's bytes. Jinja runs with
+autoescape and `StrictUndefined`, so a missing value in a template is an error, never empty
+text. The list of sections in every page's navigation is rendered once per language
+(`Navigation`, from `templates/navigation.html`) and put together for each page: the whole
+list up to the plan's `navigation_limit`, beyond it the sections around the current one.
+Pages are rendered in parallel for large reports and reused from earlier builds when their
+key says nothing they show has changed. UI strings per language live in
+`templates/i18n/LANG.toml`.
 """
 
 from __future__ import annotations
 
-import posixpath
+import hashlib
 import tomllib
+from dataclasses import dataclass, fields
+from functools import partial
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from .cache import Reuse, fingerprint
+from .config import SiteConfig
+from .metadata import ReportDescription
+from .pages import Chapter, Page, SitePlan, relative_href
+from .workers import parallel_map
+
+NEIGHBOURS = 5  # sections shown before and after the current one in a long report's navigation
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What every page's template sees besides the page itself."""
+
+    config: SiteConfig
+    ui: dict[str, dict[str, str]]  # language -> UI strings (templates/i18n/LANG.toml)
+    reports: dict[str, ReportDescription]  # language -> the report's metadata
+    templates: str  # a digest of the templates folder: a template edit changes every key
+
+
+@dataclass(frozen=True)
+class NavigationView:
+    """The navigation of one page, as base.html shows it."""
+
+    lists: Markup  # the list of sections: all of them, or those around the current one
+    windowed: bool  # True: a long report, so only a part of it is listed
+    position: int | None  # the current section's number, if the page is a section
+    total: int  # sections in the report
+
+
+@dataclass(frozen=True)
+class Navigation:
+    """One language's list of sections, rendered once for every page in one folder."""
+
+    positions: dict[str, int]  # section URL -> its index in reading order
+    items: tuple[str, ...]  # each section's <li>
+    current: tuple[str, ...]  # the same, marked as the page being read
+    opening: str  # the list's start tag
+    more: str  # the marker of sections left out before or after
+    closing: str  # the list's end tag
+    windowed: bool  # more sections than the limit: list only the current one's neighbours
+
+    def view(self, url: str) -> NavigationView:
+        """This navigation as shown on the page at `url`."""
+        position = self.positions.get(url)
+        total = len(self.items)
+        start, end = 0, total
+        if self.windowed:
+            start = max(0, min((position or 0) - NEIGHBOURS, total - 2 * NEIGHBOURS - 1))
+            end = min(total, start + 2 * NEIGHBOURS + 1)
+        parts = [self.opening, self.more if start > 0 else ""]
+        for index in range(start, end):
+            parts.append(self.current[index] if index == position else self.items[index])
+        parts += [self.more if end < total else "", self.closing]
+        return NavigationView(Markup("".join(parts)), self.windowed,
+                              None if position is None else position + 1, total)
 
 
 def make_environment(templates_dir: Path) -> Environment:
     """The Jinja environment for one build."""
-    env = Environment(
+    return Environment(
         loader=FileSystemLoader(str(templates_dir)),
         autoescape=select_autoescape(["html", "xml"], default_for_string=True),
         undefined=StrictUndefined,
@@ -24,7 +88,6 @@ def make_environment(templates_dir: Path) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    return env
 
 
 def load_ui_strings(templates_dir: Path, languages: tuple[str, ...]) -> dict[str, dict]:
@@ -33,20 +96,83 @@ def load_ui_strings(templates_dir: Path, languages: tuple[str, ...]) -> dict[str
             for code in languages}
 
 
-def relative_href(from_url: str, to_url: str) -> str:
-    """A link from one site URL to another that works under any sub-path."""
-    target, _, fragment = to_url.partition("#")
-    if not target:
-        return f"#{fragment}"
-    base = from_url if from_url.endswith("/") else posixpath.dirname(from_url) + "/"
-    href = posixpath.relpath(target, base)
-    if target.endswith("/") and not href.endswith("/"):
-        href += "/"
-    if href == "./" and fragment:
-        href = ""
-    return href + (f"#{fragment}" if fragment else "")
+def templates_digest(templates_dir: Path) -> str:
+    """A digest of every file of the templates folder, names included."""
+    digest = hashlib.sha256()
+    for path in sorted(templates_dir.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(templates_dir).as_posix().encode() + b"\0"
+                          + path.read_bytes())
+    return digest.hexdigest()
 
 
-def render_page(env: Environment, template: str, context: dict) -> str:
-    """Render one page's template with its context."""
-    return env.get_template(template).render(**context)
+def render_navigation(env: Environment, chapters: tuple[Chapter, ...], limit: int, lang: str,
+                      here: str, shared: Shared) -> Navigation:
+    """A language's list of sections, each rendered once, linked from the page at `here`.
+
+    The links are those of every page beside it (/ja/memo-leak/, /ja/bibliography/…), but
+    for the page's link to itself, which is the current item's.
+    """
+    windowed = len(chapters) > limit
+    module = env.get_template("navigation.html").make_module(
+        {"href": partial(relative_href, here), "lang": lang, "config": shared.config})
+    return Navigation(
+        positions={chapter.url: index for index, chapter in enumerate(chapters)},
+        items=tuple(str(module.item(chapter, False, windowed)) for chapter in chapters),
+        current=tuple(str(module.item(chapter, True, windowed)) for chapter in chapters),
+        opening=str(module.opening(windowed)), more=str(module.more()),
+        closing=str(module.closing()), windowed=windowed)
+
+
+def navigation_views(env: Environment, plan: SitePlan,
+                     shared: Shared) -> dict[str, NavigationView | None]:
+    """Each page's navigation (None for pages outside a language), by output path."""
+    navigations: dict[tuple[str, str], Navigation] = {}  # (language, folder) -> navigation
+    sections = {chapter.url for chapters in plan.chapters.values() for chapter in chapters}
+    views: dict[str, NavigationView | None] = {}
+    for page in plan.pages:
+        if page.lang is None:
+            views[page.output_path] = None
+            continue
+        folder = page.url.rstrip("/").rpartition("/")[0]  # pages beside each other link alike
+        if (page.lang, folder) not in navigations:
+            here = page.url if page.url not in sections else f"{folder}/_/"  # slugs have no "_"
+            navigations[page.lang, folder] = render_navigation(
+                env, plan.chapters[page.lang], plan.navigation_limit, page.lang, here, shared)
+        views[page.output_path] = navigations[page.lang, folder].view(page.url)
+    return views
+
+
+def render_page(env: Environment, page: Page, shared: Shared,
+                navigation: NavigationView | None) -> str:
+    """One page: its template with the page's content and what every page has."""
+    context = {field.name: getattr(page.content, field.name) for field in fields(page.content)}
+    config = shared.config
+    language = page.lang or config.default_language
+    context.update(
+        url=page.url, lang=page.lang, config=config, all_ui=shared.ui,
+        ui=shared.ui.get(page.lang, shared.ui[config.default_language]), base_url=page.base_url,
+        href=page.href, absolute=page.absolute, alternates=dict(page.alternates),
+        default_url=page.default_url, pdf_url=page.pdf_url, navigation=navigation,
+        report_meta=shared.reports[language])
+    return env.get_template(page.template).render(context)
+
+
+def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse) -> dict[str, bytes]:
+    """Every page's bytes, keyed by its path in the output folder."""
+    config = plan.config
+    env = make_environment(templates_dir)
+    shared = Shared(config, load_ui_strings(templates_dir, config.language_codes), plan.reports,
+                    templates_digest(templates_dir))
+    views = navigation_views(env, plan, shared)
+    pages = {page.output_path: page for page in plan.pages}
+    everywhere = fingerprint(shared) if reuse.active else ""
+
+    def key(path: str) -> str:
+        return fingerprint(everywhere, pages[path], views[path])
+
+    def render(path: str) -> bytes:
+        return render_page(env, pages[path], shared, views[path]).encode("utf-8")
+
+    return reuse.values("pages", list(pages), key,
+                        lambda missing: parallel_map(render, missing))

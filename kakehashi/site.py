@@ -1,8 +1,10 @@
-"""The recipe: load, resolve, render, format, plan and write the site.
+"""The recipe: load, resolve, format, render, plan and write the site.
 
-`build(options)` names the stages in order. Everything is gathered in memory before
-anything is written; `write_site` writes into a temporary folder and swaps it into place
-only when complete, so a failed build leaves the previous output untouched.
+`build(options)` names the stages in order; `stages.py` holds those before planning, each
+reusing what an earlier build computed (serve's `BuildCache` in memory, or build's cache
+folder, `cache.py`) and running in parallel for large reports. Everything is gathered in
+memory before anything is written; `write_site` writes into a temporary folder and swaps it
+into place only when complete, so a failed build leaves the previous output untouched.
 """
 
 from __future__ import annotations
@@ -20,29 +22,27 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from .assets import check_asset_references, load_assets
-from .bibliography import Bibliography, FormattedEntry, format_bibliography, load_bibliography
-from .citations import CitationIndex, resolve_citations
+from .assets import load_assets
+from .bibliography import Bibliography, FormattedEntry, load_bibliography
+from .cache import DiskCache, Reuse
+from .citations import CitationIndex
 from .config import SiteConfig, load_config
-from .content import Report, Section, load_report
-from .crossrefs import LabelIndex, resolve_crossrefs
+from .content import Report
+from .crossrefs import LabelIndex
 from .diagnostics import Diagnostics, Silence, configured_silences, display_path, inline_silences
-from .markdown_ext import RenderedSection, make_markdown, ref_id, render_markdown
-from .markup import scan_markup
-from .metadata import describe_report
-from .render import load_ui_strings, make_environment, relative_href, render_page
+from .markdown_ext import RenderedSection
+from .pages import plan_site
+from .render import render_site
+from .stages import (check_content, format_entries, load_bibliography_once, load_sections,
+                     render_sections, resolve_references)
 
 LOG = logging.getLogger("kakehashi")
 MARKER = ".kakehashi-output"
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
-ID_ATTRIBUTE = re.compile(r'\b(id|aria-describedby)="([^"]+)"')
 LOCK_WAIT_SECONDS = 60  # a build waits this long for another one into the same folder
 AT_FDCWD, RENAME_EXCHANGE = -100, 2  # renameat2(2)
-FRAGMENT_HREF = re.compile(r'\bhref="(?:\.\./bibliography/)?#([^"]+)"')
-XREF_HREF = re.compile(r'<a class="xref" href="\.\./([a-z0-9-]+)/#([^"]+)"')  # to another section
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class BuildOptions:
     strict: bool = False  # warnings fail the build
     drafts: bool = False  # include `draft: true` sections
     pdf_links: bool = False  # pages link to LANG/report.pdf (set by the pdf command)
+    cache: bool = False  # keep stage outputs in the cache folder beside --out (build, not --no-cache)
     templates_dir: Path = field(default_factory=lambda: resource_dir("templates"))
     static_dir: Path = field(default_factory=lambda: resource_dir("static"))
 
@@ -63,16 +64,6 @@ def resource_dir(name: str) -> Path:
     """One of the engine's own folders: the installed package's copy, else the checkout's."""
     installed = PACKAGE_DIR / name  # `pip install .` puts templates/ and static/ here
     return installed if installed.is_dir() else PROJECT_ROOT / name
-
-
-@dataclass(frozen=True)
-class Page:
-    """One output file, fully described before anything is written."""
-
-    output_path: str  # inside the output folder, e.g. "ja/memo-leak/index.html"
-    url: str  # site-relative URL, e.g. "/ja/memo-leak/"
-    template: str  # the Jinja template
-    context: dict = field(hash=False)  # everything the template needs
 
 
 @dataclass(frozen=True)
@@ -149,68 +140,45 @@ class BuildResult:
 def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = None) -> BuildResult:
     """Build the site: every stage in order, then one atomic write."""
     started = time.perf_counter()
-    cache = cache or BuildCache()
+    disk = DiskCache.beside(options.out_dir) if write and options.cache else None
+    reuse = Reuse(cache, disk)  # serve's memory, build's cache folder, or nothing to reuse
     diag = Diagnostics()
     config = load_config(options.content_dir / "site.toml", diag, options.base_url)
-    site = load_site(config, options, diag, cache) if config else None
+    site = load_site(config, options, diag, reuse) if config else None
     diag.silence(find_silences(options.content_dir, config))
     if site is None or (write and diag.failed(options.strict)):  # check goes on: it lists all
         return BuildResult(diag, {}, time.perf_counter() - started, site)
-    pages = plan_site(site, options)
-    files = render_site(pages, options, cache)
-    files.update(site.assets)  # the content's own files, as they are
-    cache.prune()  # a section or page that is gone must not stay in serve's memory
+    plan = plan_site(site, options)
+    files = render_site(plan, options.templates_dir, reuse) | site.assets | static_files(options)
+    if cache is not None:
+        cache.pages_rendered = reuse.made.get("pages", 0)
+        cache.prune()  # a section or page that is gone must not stay in serve's memory
     if write:
         check_output_dir(options, diag)
         if not diag.failed(options.strict):
             write_site(files, options, diag)
         if diag.failed(options.strict):
             return BuildResult(diag, {}, time.perf_counter() - started, site)
+        reuse.save()
     seconds = time.perf_counter() - started
     if write:
-        LOG.info("Built %d pages in %.2f s (%d rendered)", len(pages), seconds, cache.pages_rendered)
+        LOG.info("Built %d pages in %.2f s (%d rendered)", len(plan.pages), seconds,
+                 reuse.made.get("pages", 0))
     return BuildResult(diag, files, seconds, site)
 
 
 def load_site(config: SiteConfig, options: BuildOptions, diag: Diagnostics,
-              cache: BuildCache) -> Site | None:
+              reuse: Reuse) -> Site | None:
     """Load, resolve, format and render: every stage before planning pages."""
-    report = load_report(options.content_dir, config, diag, drafts=options.drafts)
-    bibliography = cache.bibliography(config.bibliography_path, diag)
+    report = load_sections(options.content_dir, config, diag, options.drafts, reuse)
+    bibliography = load_bibliography_once(config.bibliography_path, diag, reuse)
     if bibliography is None:
         return None
-    index = resolve_citations(report, bibliography, config, diag)
-    labels = resolve_crossrefs(report, index, diag)
+    index, labels = resolve_references(report, bibliography, config, diag, reuse)
     assets = load_assets(options.content_dir, diag)
-    check_asset_references(report, assets, diag)
-    scan_markup(report.sections, diag)
-    numbers = tuple(index.numbers.items())
-    style = config.citation_style
-    entries = {code: cache.memo("formatted", (bibliography.digest, numbers, style),
-                                lambda code=code: format_bibliography(bibliography, index.numbers,
-                                                                      code, style),
-                                keep_one_per=code)
-               for code in config.language_codes}
-    rendered = {}
-    for code in config.language_codes:
-        converters = []  # made on the first cache miss only
-
-        def render(section: Section, code: str = code, converters: list = converters):
-            if not converters:
-                converters.append(make_markdown(index, code, labels, style))
-            return render_markdown(section, converters[0], entries[code])
-        for section in report.in_language(code):
-            try:
-                rendered[section.slug, code] = cache.memo(
-                    "rendered", (section.text, bibliography.digest, numbers, style,
-                                 labels.fingerprint()),
-                    lambda section=section, render=render: render(section),
-                    keep_one_per=(code, section.path))
-            except RecursionError:  # a structure the limits in scanner.py did not foresee
-                converters.clear()  # the converter's state is unknown after this
-                diag.error(section.path, None, None, "this section nests its Markdown too "
-                           "deeply to render; flatten its lists, quotes or brackets",
-                           "markdown.too-deep")
+    check_content(report, assets, diag, reuse)
+    entries = format_entries(bibliography, index, config, reuse)
+    rendered = render_sections(report, index, labels, entries, config, diag, reuse)
     return Site(config, report, bibliography, index, entries, rendered, labels, assets)
 
 
@@ -231,150 +199,14 @@ def find_silences(content_dir: Path, config: SiteConfig | None) -> list[Silence]
     return rules
 
 
-def plan_site(site: Site, options: BuildOptions) -> list[Page]:
-    """Every page of the site with its context; nothing rendered or written yet."""
-    config = site.config
-    ui = load_ui_strings(options.templates_dir, config.language_codes)
-    base_path = urlsplit(config.base_url).path or "/"
-    chapters = {code: section_list(site, code) for code in config.language_codes}
-    described = {code: describe_report(config, code) for code in config.language_codes}
-    pages: list[Page] = []
-
-    def page(url: str, template: str, lang: str | None, **context) -> None:
-        urls = {code: url.replace(f"/{lang}/", f"/{code}/", 1) for code in config.language_codes} \
-            if lang else {}
-        served_anywhere = template == "404.html"  # GitHub Pages serves it at any depth
-        context.update(
-            url=url, lang=lang, config=config, ui=ui.get(lang, ui[config.default_language]),
-            all_ui=ui, base_url=config.base_url,
-            href=(lambda target: base_path + target.lstrip("/")) if served_anywhere
-            else (lambda target: relative_href(url, target)),
-            absolute=lambda target: config.base_url + target.lstrip("/"),
-            alternates=urls,
-            default_url="/" if url == f"/{lang}/" else urls.get(config.default_language, url),
-            pdf_url=f"/{lang}/report.pdf" if options.pdf_links and lang else None,
-            report_meta=described[lang or config.default_language],
-        )
-        output = url.lstrip("/") + ("index.html" if url.endswith("/") else "")
-        pages.append(Page(output, url, template, context))
-
-    page("/", "chooser.html", None, sections=chapters)
-    page("/404.html", "404.html", None)
-    for code in config.language_codes:
-        chapter_list = chapters[code]
-        page(f"/{code}/", "index.html", code, sections=chapter_list,
-             language=config.language(code))
-        for position, chapter in enumerate(chapter_list):
-            previous = chapter_list[position - 1] if position else None
-            following = chapter_list[position + 1] if position + 1 < len(chapter_list) else None
-            body = site.rendered.get((chapter["slug"], code))
-            page(chapter["url"], "section.html" if body else "missing.html", code,
-                 chapter=chapter, body=body, previous=previous, next=following, sections=chapter_list,
-                 available=available_languages(site, chapter["slug"], code))
-        bibliography = bibliography_items(site, code, chapter_list)
-        page(f"/{code}/bibliography/", "bibliography.html", code, sections=chapter_list,
-             **bibliography)
-        page(f"/{code}/print/", "print.html", code, sections=chapter_list,
-             language=config.language(code), print_sections=[
-                 dict(chapter, html=prefix_ids(site.rendered[chapter["slug"], code].html, chapter["slug"]))
-                 for chapter in chapter_list if chapter["translated"]],
-             **bibliography)
-    sitemap = [(p.url, p.context["alternates"], p.context["default_url"])
-               for p in pages if p.template != "404.html"]
-    pages.append(Page("sitemap.xml", "/sitemap.xml", "sitemap.xml",
-                      {"pages": sitemap, "config": config}))
-    return pages
-
-
-def section_list(site: Site, code: str) -> list[dict]:
-    """The sections in reading order as the templates see them, in one language."""
-    chapters = []
-    for number, slug in enumerate(site.report.slugs, start=1):
-        section = site.report.section(slug, code)
-        fallback = section or next(s for s in site.report.sections if s.slug == slug)
-        chapters.append({
-            "slug": slug, "number": number, "url": f"/{code}/{slug}/",
-            "title": fallback.title, "summary": section.summary if section else "",
-            "translated": section is not None,
-        })
-    return chapters
-
-
-def available_languages(site: Site, slug: str, missing: str) -> list[str]:
-    """Languages in which a section exists (for the not-translated notice)."""
-    return [code for code in site.config.language_codes
-            if code != missing and site.report.section(slug, code)]
-
-
-def bibliography_items(site: Site, code: str, chapters: list[dict]) -> dict:
-    """The bibliography page's entries, cited first, each with its back-links.
-
-    One back-link per citing place (section and paragraph), to its first citation there;
-    `times` says how often the place cites the entry, so the links add up to `count`.
-    """
-    titles = {chapter["slug"]: chapter for chapter in chapters}
-    places: dict[str, dict[tuple[str, int], dict]] = {}  # key -> (slug, paragraph) -> link
-    for chapter in chapters:
-        if chapter["translated"]:
-            for cite in site.rendered[chapter["slug"], code].sites:
-                link = places.setdefault(cite.key, {}).setdefault((cite.slug, cite.paragraph), {
-                    "url": f"{chapter['url']}#{cite.anchor}",
-                    "print_anchor": f"{chapter['slug']}-{cite.anchor}",
-                    "section": titles[cite.slug]["number"], "title": titles[cite.slug]["title"],
-                    "paragraph": cite.paragraph, "times": 0})
-                link["times"] += 1
-    entries = site.entries[code]
-    ordered = sorted(entries.values(), key=lambda entry: entry.number)
-    items = []
-    for entry in ordered:
-        links = list(places.get(entry.key, {}).values())
-        items.append({"entry": entry, "id": ref_id(entry.key), "backlinks": links,
-                      "count": sum(link["times"] for link in links)})
-    return {"cited": [item for item in items if item["backlinks"]],
-            "uncited": [item for item in items if not item["backlinks"]]}
-
-
-def prefix_ids(html: str, prefix: str) -> str:
-    """Make a section's ids unique on the one-page print version."""
-    html = ID_ATTRIBUTE.sub(lambda m: f'{m[1]}="{prefix}-{m[2]}"', html)
-
-    def fragment(match: re.Match) -> str:
-        target = match[1]
-        return f'href="#{target}"' if target.startswith("ref-") else f'href="#{prefix}-{target}"'
-    html = FRAGMENT_HREF.sub(fragment, html)
-    return XREF_HREF.sub(r'<a class="xref" href="#\1-\2"', html)  # all sections are on the page
-
-
-def render_site(pages: list[Page], options: BuildOptions,
-                cache: BuildCache | None = None) -> dict[str, bytes]:
-    """Every output file's bytes, keyed by its path in the output folder."""
-    cache = cache or BuildCache()
-    env = make_environment(options.templates_dir)
-    templates = hashlib.sha256()  # a template edit re-renders every page that uses it
-    for path in sorted(options.templates_dir.rglob("*")):
-        if path.is_file():
-            templates.update(str(path).encode() + b"\0" + path.read_bytes())
-    cache.pages_rendered = 0
-    files = {}
-    for page in pages:
-        key = (page.template, page.url, templates.hexdigest(), page_fingerprint(page))
-
-        def render(page=page) -> bytes:
-            cache.pages_rendered += 1
-            return render_page(env, page.template, page.context).encode("utf-8")
-        files[page.output_path] = cache.memo("pages", key, render, keep_one_per=page.output_path)
-    files[".nojekyll"] = b""
-    files[MARKER] = b"This folder was created by Kakehashi and is replaced by each build.\n"
+def static_files(options: BuildOptions) -> dict[str, bytes]:
+    """The output files that are not pages: static/, .nojekyll and the output folder's marker."""
+    files = {".nojekyll": b"",
+             MARKER: b"This folder was created by Kakehashi and is replaced by each build.\n"}
     for path in sorted(options.static_dir.rglob("*")):
         if path.is_file() and not path.name.startswith("."):
             files["static/" + path.relative_to(options.static_dir).as_posix()] = path.read_bytes()
     return files
-
-
-def page_fingerprint(page: Page) -> str:
-    """A digest of everything a page's template sees, except functions."""
-    visible = sorted((name, value) for name, value in page.context.items() if not callable(value))
-    return hashlib.sha256(repr(visible).encode("utf-8")).hexdigest()
 
 
 def check_output_dir(options: BuildOptions, diag: Diagnostics) -> None:

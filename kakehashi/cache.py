@@ -1,0 +1,207 @@
+"""Shared by the stages that reuse earlier work: serve's memory and build's cache folder.
+
+A stage that can skip work asks `Reuse.values(kind, slots, key, compute)`. Each item
+(`slot`: a section file, an entry, a page) has a key, a `fingerprint` of everything its
+value depends on. Its value comes from serve's `BuildCache` when that holds the key, else
+from the cache folder, else `compute` makes every missing value at once (so that a stage
+can make them in parallel). A plain `build` without a cache folder computes everything and
+spends no time on keys.
+
+The cache folder (`.kakehashi-cache/OUT/` beside the output folder `OUT`, `build` only)
+holds one file per kind with the values the last build used, under their keys. Each file
+starts with a digest of the Kakehashi code and the versions of the libraries it runs with,
+then a digest of its own contents: a file that does not match is ignored, so a changed or
+corrupt cache gives a full build of that stage, never a wrong page. Files are replaced
+atomically, so an interrupted or concurrent build leaves whole files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+
+LOG = logging.getLogger("kakehashi")
+CACHE_FOLDER = ".kakehashi-cache"
+MAGIC = b"kakehashi-cache 1\n"
+PACKAGE_DIR = Path(__file__).resolve().parent
+LIBRARIES = ("markdown", "jinja2", "pybtex", "yaml", "markupsafe", "latexcodec")
+MISSING = object()  # no value under that key
+
+
+class Missing(Exception):
+    """Raised into `BuildCache.memo` to ask it for a value without computing one."""
+
+
+def fingerprint(*parts: object) -> str:
+    """A digest of values made of dataclasses, tuples, dicts, strings, numbers and paths.
+
+    Pickled without its memo, so equal values give equal digests whatever objects they share.
+    """
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # no back-references: the bytes depend on the values alone
+    pickler.dump(parts)
+    return hashlib.sha256(buffer.getvalue()).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """A digest of a file's bytes, or of its absence."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
+
+
+def engine_digest() -> str:
+    """A digest of what every cached value depends on besides its inputs: this code, its libraries."""
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(PACKAGE_DIR.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    folders = set()
+    for name in LIBRARIES:
+        module = __import__(name)
+        folders.add(Path(module.__file__).resolve().parent.parent)
+    for folder in sorted(folders):  # site-packages: the *.dist-info names carry the versions
+        digest.update("\0".join(sorted(os.listdir(folder))).encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class DiskCache:
+    """The cache folder of one output folder: what the last build used, one file per kind."""
+
+    folder: Path  # .kakehashi-cache/OUT
+    engine: str  # `engine_digest()`: files written by other code are ignored
+    read: dict[str, dict[str, object]] = field(default_factory=dict)  # kind -> key -> value
+    used: dict[str, dict[str, object]] = field(default_factory=dict)  # what this build used
+    stale: set[str] = field(default_factory=set)  # kinds to write again
+
+    @classmethod
+    def beside(cls, out_dir: Path) -> DiskCache:
+        """The cache of the output folder `out_dir`."""
+        out = out_dir.expanduser().resolve()
+        return cls(out.parent / CACHE_FOLDER / out.name, engine_digest())
+
+    def get(self, kind: str, key: str) -> object:
+        """The value kept under `key`, or MISSING."""
+        if kind not in self.read:
+            self.read[kind] = self.load(kind)
+        value = self.read[kind].get(key, MISSING)
+        if value is not MISSING:
+            self.used.setdefault(kind, {})[key] = value
+        return value
+
+    def put(self, kind: str, key: str, value: object) -> None:
+        """Keep a value computed by this build."""
+        self.used.setdefault(kind, {})[key] = value
+        self.stale.add(kind)
+
+    def load(self, kind: str) -> dict[str, object]:
+        """One kind's file, or nothing when it is missing, from other code, or damaged."""
+        try:
+            data = (self.folder / f"{kind}.pickle").read_bytes()
+        except OSError:
+            return {}
+        header = MAGIC + self.engine.encode() + b"\n"
+        body = data[len(header) + 65:]
+        if not data.startswith(header) or data[len(header):len(header) + 64] != \
+                hashlib.sha256(body).hexdigest().encode():
+            return {}
+        try:
+            values = pickle.loads(body)
+        except Exception:  # noqa: BLE001 - damaged beyond the digest's reach: ignore it
+            return {}
+        return values if isinstance(values, dict) else {}
+
+    def save(self) -> None:
+        """Write every kind whose values changed: exactly what this build used."""
+        for kind, values in self.used.items():
+            if kind not in self.stale and len(values) == len(self.read.get(kind, {})):
+                continue  # every value came from the file, and none of it went unused
+            body = pickle.dumps(values, pickle.HIGHEST_PROTOCOL)
+            data = MAGIC + self.engine.encode() + b"\n" + \
+                hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{kind}.")
+                with os.fdopen(handle, "wb") as file:
+                    file.write(data)
+                os.replace(temporary, self.folder / f"{kind}.pickle")
+            except OSError as exc:
+                LOG.warning("Cannot write the build cache in %s (%s); the next build does "
+                            "everything again", self.folder, exc.strerror or exc)
+                return
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """Where a stage finds values an earlier build computed: serve's memory, then the disk."""
+
+    memory: object | None = None  # serve's `BuildCache` (anything with `memo`), kept between builds
+    disk: DiskCache | None = None  # build's cache folder
+    made: dict[str, int] = field(default_factory=dict)  # kind -> values computed by this build
+
+    @property
+    def active(self) -> bool:
+        """Whether anything can be reused (else keys are not worth computing)."""
+        return self.memory is not None or self.disk is not None
+
+    def values(self, kind: str, slots: Sequence[Hashable], key: Callable[[Hashable], str],
+               compute: Callable[[list], list]) -> dict:
+        """Each slot's value: reused under its key where possible, the rest computed at once."""
+        if not self.active:
+            self.made[kind] = self.made.get(kind, 0) + len(slots)
+            return dict(zip(slots, compute(list(slots))))
+        keys = {slot: key(slot) for slot in slots}
+        found = {}
+        for slot, digest in keys.items():
+            value = self.recall(kind, slot, digest)
+            if value is not MISSING:
+                found[slot] = value
+        missing = [slot for slot in slots if slot not in found]
+        self.made[kind] = self.made.get(kind, 0) + len(missing)
+        for slot, value in zip(missing, compute(missing) if missing else []):
+            found[slot] = value
+            self.keep(kind, slot, keys[slot], value)
+        return {slot: found[slot] for slot in slots}
+
+    def recall(self, kind: str, slot: Hashable, digest: str) -> object:
+        """The value under `digest` in memory or on disk, or MISSING."""
+        if self.memory is not None:
+            try:
+                return self.memory.memo(kind, digest, raise_missing, keep_one_per=slot)
+            except Missing:
+                pass
+        value = self.disk.get(kind, digest) if self.disk is not None else MISSING
+        if value is not MISSING and self.memory is not None:
+            self.memory.memo(kind, digest, lambda: value, keep_one_per=slot)
+        return value
+
+    def keep(self, kind: str, slot: Hashable, digest: str, value: object) -> None:
+        """Remember a computed value in memory and on disk (a failure, None, is not kept)."""
+        if value is None:
+            return
+        if self.memory is not None:
+            self.memory.memo(kind, digest, lambda: value, keep_one_per=slot)
+        if self.disk is not None:
+            self.disk.put(kind, digest, value)
+
+
+    def save(self) -> None:
+        """Write the cache folder's files (after a build that succeeded)."""
+        if self.disk is not None:
+            self.disk.save()
+
+
+def raise_missing():
+    """The `compute` given to `BuildCache.memo` to look a value up without making one."""
+    raise Missing

@@ -1,0 +1,164 @@
+"""The stages before planning pages, each reusing what earlier builds made.
+
+`site.load_site` calls these in order: load the sections and the bibliography, resolve
+citation numbers and cross-reference labels, check the content's files and markup, format
+the bibliography, render each section's Markdown. Each asks
+`Reuse` (`cache.py`) for the values whose key (a digest of everything the value depends on)
+an earlier build already computed, and computes the rest; formatting and Markdown, the
+costly ones, run in parallel for large reports (`workers.py`). Diagnostics are part of a
+stage's value, so a reused stage reports exactly what it reported when it ran.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from .assets import check_asset_references
+from .bibliography import Bibliography, FormattedEntry, format_bibliography, load_bibliography
+from .cache import Reuse, file_digest, fingerprint
+from .citations import CitationIndex, resolve_citations, scan_citations
+from .config import SiteConfig
+from .content import Report, Section, load_report, load_section
+from .crossrefs import LabelIndex, resolve_crossrefs
+from .diagnostics import Diagnostic, Diagnostics
+from .markdown_ext import RenderedSection, make_markdown, render_markdown
+from .markup import scan_markup
+from .workers import parallel_map
+
+
+def load_sections(content_dir: Path, config: SiteConfig, diag: Diagnostics, drafts: bool,
+                  reuse: Reuse) -> Report:
+    """The report, each section file loaded again only when its bytes changed."""
+    def key(path: Path) -> str:
+        return fingerprint("section", path, file_digest(path), config.language_codes)
+
+    def load(path: Path) -> tuple[Section | None, list[Diagnostic]]:
+        own = Diagnostics()
+        return load_section(path, config, own), own.items
+
+    def load_all(paths: list[Path]) -> list[Section | None]:
+        loaded = reuse.values("sections", paths, key, lambda missing: [load(p) for p in missing])
+        return [replay(loaded[path], diag) for path in paths]
+    return load_report(content_dir, config, diag, drafts=drafts, load=load_all)
+
+
+def load_bibliography_once(path: Path, diag: Diagnostics, reuse: Reuse) -> Bibliography | None:
+    """The parsed .bib, parsed again only when its bytes change."""
+    def load(path: Path) -> tuple[Bibliography | None, list[Diagnostic]]:
+        own = Diagnostics()
+        return load_bibliography(path, own), own.items
+
+    loaded = reuse.values("bibliography", [path],
+                          lambda path: fingerprint("bibliography", path, file_digest(path)),
+                          lambda missing: [load(path) for path in missing])
+    return replay(loaded[path], diag)
+
+
+def resolve_references(report: Report, bibliography: Bibliography, config: SiteConfig,
+                       diag: Diagnostics, reuse: Reuse) -> tuple[CitationIndex, LabelIndex]:
+    """Every source numbered and every figure, table and heading label too; again only when
+    the report, the bibliography or site.toml changed."""
+    def resolve(_) -> tuple[tuple[CitationIndex, LabelIndex], list[Diagnostic]]:
+        own = Diagnostics()
+        index = resolve_citations(report, bibliography, config, own)
+        return (index, resolve_crossrefs(report, index, own)), own.items
+
+    resolved = reuse.values("references", ["report"],
+                            lambda _: fingerprint("references", report, bibliography.digest, config),
+                            lambda missing: [resolve(slot) for slot in missing])
+    return replay(resolved["report"], diag)
+
+
+def check_content(report: Report, assets: dict[str, bytes], diag: Diagnostics,
+                  reuse: Reuse) -> None:
+    """The content's own files and its maths and callouts, checked again only after edits."""
+    def check(_) -> tuple[None, list[Diagnostic]]:
+        own = Diagnostics()
+        check_asset_references(report, assets, own)
+        scan_markup(report.sections, own)
+        return None, own.items
+
+    checked = reuse.values("content-checks", ["report"],
+                           lambda _: fingerprint("content-checks", report, sorted(assets)),
+                           lambda missing: [check(slot) for slot in missing])
+    replay(checked["report"], diag)
+
+
+def format_entries(bibliography: Bibliography, index: CitationIndex, config: SiteConfig,
+                   reuse: Reuse) -> dict[str, dict[str, FormattedEntry]]:
+    """Every entry formatted for each page language, one language per worker."""
+    style = config.citation_style
+
+    def key(code: str) -> str:
+        return fingerprint("entries", code, bibliography.digest, index.numbers, style)
+
+    def format_all(missing: list[str]) -> list[dict[str, FormattedEntry]]:
+        return parallel_map(lambda code: format_bibliography(bibliography, index.numbers, code,
+                                                             style),
+                            missing, cost=len(index.numbers) * len(missing))
+    return reuse.values("entries", list(config.language_codes), key, format_all)
+
+
+def render_sections(report: Report, index: CitationIndex, labels: LabelIndex,
+                    entries: dict[str, dict[str, FormattedEntry]], config: SiteConfig,
+                    diag: Diagnostics, reuse: Reuse) -> dict[tuple[str, str], RenderedSection]:
+    """Each section's Markdown in its language, with its print version.
+
+    A section's key holds its file and, for each label it cites, the key, number and
+    formatted entry the label resolves to now, so an edit of one entry renders again only
+    the sections that cite it; and the report's figure, table and heading labels, which any
+    section may refer to.
+    """
+    sections = {(section.slug, section.language): section for section in report.sections}
+    style = config.citation_style
+    # whatever else the index holds (the cross-references are read through `labels`)
+    rest = dataclasses.replace(index, numbers={}, labels={}, cited=(), crossrefs=())
+    cites = section_labels(report, reuse) if reuse.active else {}
+
+    def key(slot: tuple[str, str]) -> str:
+        section, code = sections[slot], slot[1]
+        cited = [(label, index.key(label)) for label in cites[section.path]]
+        used = [(key, index.numbers.get(key), entries[code].get(key)) for _, key in cited if key]
+        return fingerprint("rendered", section, cited, used, rest, labels, style)
+
+    def render_all(missing: list[tuple[str, str]]) -> list[RenderedSection | None]:
+        converters = {code: make_markdown(index, code, labels, style)
+                      for code in {code for _, code in missing}}
+
+        def render(slot: tuple[str, str]) -> RenderedSection | None:
+            code = slot[1]
+            try:
+                return render_markdown(sections[slot], converters[code], entries[code],
+                                       print_ids=True)
+            except RecursionError:  # a structure the limits in scanner.py did not foresee
+                converters[code] = make_markdown(index, code, labels, style)  # state unknown now
+                return None
+        return parallel_map(render, missing)
+
+    rendered = reuse.values("rendered", list(sections), key, render_all)
+    for slot, value in list(rendered.items()):
+        if value is None:
+            del rendered[slot]
+            diag.error(sections[slot].path, None, None, "this section nests its Markdown too "
+                       "deeply to render; flatten its lists, quotes or brackets",
+                       "markdown.too-deep")
+    return rendered
+
+
+def section_labels(report: Report, reuse: Reuse) -> dict[Path, tuple[str, ...]]:
+    """The citation labels each section file writes, for the keys of its rendering."""
+    def scan(section: Section) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(ref.label for ref in scan_citations(section, Diagnostics())))
+
+    by_path = {section.path: section for section in report.sections}
+    return reuse.values("labels", list(by_path),
+                        lambda path: fingerprint("labels", by_path[path]),
+                        lambda missing: [scan(by_path[path]) for path in missing])
+
+
+def replay(value: tuple, diag: Diagnostics):
+    """A stage's result, its diagnostics reported (again, when the result was reused)."""
+    result, items = value
+    diag.items.extend(items)
+    return result
