@@ -24,6 +24,7 @@ from .bibstyle import sort_key
 from .config import SiteConfig
 from .content import Report, Section
 from .diagnostics import Diagnostics, line_col
+from .locators import split_locator
 from .scanner import scan_source
 
 FOOTNOTE_REF = r"\[\^[^\]\n]*\]"
@@ -104,7 +105,6 @@ def parse_reference(written: str) -> list[CiteItem] | None:
 
 def narrative_item(match: re.Match) -> tuple[CiteItem, int]:
     """The item of a narrative `@key` match and where it ends (after `[p. 12]` if a locator)."""
-    from .locators import split_locator
     written = match["locator"]
     if written is not None and split_locator(written)[0] is not None:
         return CiteItem(match["key"], locator=written.strip(), narrative=True), match.end()

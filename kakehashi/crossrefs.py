@@ -21,11 +21,13 @@ from pathlib import Path
 
 from .citations import CROSSREF_PREFIXES, CitationIndex
 from .content import Report, Section
-from .diagnostics import Diagnostics, line_col
+from .diagnostics import Diagnostics, display_path, line_col
 from .scanner import scan_source
 
 ATTRIBUTES = r"\{:?[ \t]*(?P<attrs>[^{}\n]*)\}"
-FIGURE = re.compile(rf"^!\[(?P<caption>(?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\([^)\n]*\){ATTRIBUTES}[ \t]*$")
+# A figure paragraph, as the scanner reads it and as markup.FigureProcessor renders it.
+FIGURE = re.compile(r"^!\[(?P<caption>(?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\(\s*<?(?P<src>[^()\s<>]+)>?"
+                    rf"(?:\s+\"(?P<title>[^\"]*)\")?\s*\){ATTRIBUTES}[ \t]*$")
 TABLE_CAPTION = re.compile(rf"^:[ \t]+(?P<caption>.*?)[ \t]*(?:{ATTRIBUTES})?[ \t]*$")
 HEADING = re.compile(rf"^(?P<hashes>#{{1,6}})[ \t]+(?P<title>.*?)(?:[ \t]+{ATTRIBUTES})?[ \t]*#*[ \t]*$")
 TABLE_LINE = re.compile(r"^[ \t]{0,3}\|.*\||^[ \t]{0,3}\|?[ \t]*:?-{3,}")
@@ -201,7 +203,6 @@ def resolve_crossrefs(report: Report, index: CitationIndex, diag: Diagnostics) -
 
 def display(where: tuple[Path, int, int]) -> str:
     """`content/sections/02-x.ja.md:7:1`."""
-    from .diagnostics import display_path
     return f"{display_path(where[0])}:{where[1]}:{where[2]}"
 
 

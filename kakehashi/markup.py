@@ -23,13 +23,11 @@ from markdown.util import AtomicString
 
 from .assets import FILES_DIR, content_path
 from .content import Section
-from .crossrefs import ATTRIBUTE, LABEL_ID, TABLE_CAPTION, plain_title
+from .crossrefs import ATTRIBUTE, FIGURE as FIGURE_BLOCK, LABEL_ID, TABLE_CAPTION, plain_title
 from .diagnostics import Diagnostics, line_col
 from .scanner import MATH, scan_source
 
 UNKNOWN_COMMAND = re.compile(r">(\\[A-Za-z]+)<")  # latex2mathml keeps commands it does not know
-FIGURE_BLOCK = re.compile(r"^!\[(?P<caption>(?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\(\s*<?(?P<src>[^()\s<>]+)>?"
-                          r"(?:\s+\"(?P<title>[^\"]*)\")?\s*\)\{:?[ \t]*(?P<attrs>[^{}\n]*)\}[ \t]*$")
 FENCE_OPEN = re.compile(r"^(?P<colons>:{3,})[ \t]*(?:\{(?P<attrs>[^{}\n]*)\}|(?P<bare>[^\s{}]+))[ \t]*$")
 FENCE_CLOSE = re.compile(r"^:{3,}[ \t]*$")
 FENCE_LINE = re.compile(r"^:{3,}", re.MULTILINE)
