@@ -510,7 +510,7 @@ def test_memory_returns_when_sections_come_and_go(project, live_server):
     for cycle in range(2, 8):
         add_and_remove(cycle)
     grown = rss_mib(server.process.pid) - settled
-    assert grown < 25, f"memory grew by {grown:.0f} MiB over 6 sections added and removed"
+    assert grown < 15, f"memory grew by {grown:.0f} MiB over 6 sections added and removed"
 
 
 def handshake(port: int, origin: bytes | None, host: bytes | None = None,
