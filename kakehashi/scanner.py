@@ -11,6 +11,7 @@ Python-Markdown would take quadratic time or too deep a recursion on.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -39,6 +40,8 @@ LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d+[.)])\s")
 NESTED_LINE = re.compile(r"^((?:[ \t]*>)*)([ \t]*)(?:[-*+]|\d+[.)])?")
 MAX_OPEN_BRACKETS = 200  # unclosed or nested "[" in one paragraph; cost grows as their square
 MAX_NESTING = 40  # levels of nested lists and block quotes
+SCANS_KEPT = 1 << 14  # section bodies whose map is kept: loading, citations, cross-references,
+# files and maths each ask for every section's, so each is scanned once (SourceMap is frozen)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ def blank(match: re.Match) -> str:
     return re.sub(r"[^\n]", " ", match[0])
 
 
+@functools.lru_cache(maxsize=SCANS_KEPT)
 def scan_source(text: str) -> SourceMap:
     """Classify a section body: code, raw HTML and comments masked; definitions found."""
     masked = FENCED_CODE.sub(blank, text)
