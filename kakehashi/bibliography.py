@@ -20,8 +20,8 @@ from pybtex.database import BibliographyData, parse_string
 from pybtex.richtext import Text
 from pybtex.scanner import PybtexSyntaxError
 
-from .bibstyle import (CJK, UI, HtmlBackend, KakehashiStyle, PlainHtmlBackend, entry_language,
-                       entry_year, safe_url, short_names)
+from .bibstyle import (CJK, UI, AuthorYearLabelStyle, HtmlBackend, KakehashiStyle,
+                       PlainHtmlBackend, entry_language, safe_url, short_names)
 from .config import read_text
 from .diagnostics import Diagnostics
 
@@ -223,17 +223,9 @@ def year_labels(bibliography: Bibliography, numbers: dict[str, int]) -> dict[str
     The letters follow the bibliography's order (by author, year, title), so "Becker 1984a"
     is listed before "Becker 1984b".
     """
-    entries = bibliography.data.entries
-    groups: dict[tuple[str, str], list[str]] = {}
-    for key in sorted(numbers, key=numbers.get):
-        year = entry_year(entries[key])
-        groups.setdefault((short_names(entries[key]), year), []).append(key)
-    labels = {}
-    for (_, year), keys in groups.items():
-        for position, key in enumerate(keys):
-            suffix = "abcdefghijklmnopqrstuvwxyz"[position % 26] if len(keys) > 1 and year else ""
-            labels[key] = year + suffix
-    return labels
+    keys = sorted(numbers, key=numbers.get)
+    entries = [bibliography.data.entries[key] for key in keys]
+    return dict(zip(keys, AuthorYearLabelStyle().format_labels(entries)))
 
 
 def format_bibliography(bibliography: Bibliography, numbers: dict[str, int], language: str,

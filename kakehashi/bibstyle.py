@@ -21,6 +21,7 @@ from pybtex.backends.html import Backend as PybtexHtmlBackend
 from pybtex.richtext import HRef, Tag, Text
 from pybtex.style import FormattedEntry
 from pybtex.style.formatting import BaseStyle, toplevel
+from pybtex.style.labels import BaseLabelStyle
 from pybtex.style.names import BaseNameStyle
 from pybtex.style.template import FieldIsMissing, first_of, join, node, optional, sentence
 
@@ -200,6 +201,26 @@ def entry_year(entry) -> str:
     """The year of the entry's date, or "" when it has none."""
     match = re.match(r"\d{4}", entry_date(entry) or "")
     return match[0] if match else ""
+
+
+class AuthorYearLabelStyle(BaseLabelStyle):
+    """pybtex label style of author-date: each entry's year, with a, b, … where the in-text
+    names and the year are the same (`Becker 1984a`, `Becker 1984b`), in the given order."""
+
+    def format_labels(self, sorted_entries):
+        entries = list(sorted_entries)
+        shared: dict[tuple[str, str], int] = {}
+        for entry in entries:
+            key = (short_names(entry), entry_year(entry))
+            shared[key] = shared.get(key, 0) + 1
+        seen: dict[tuple[str, str], int] = {}
+        for entry in entries:
+            key = (short_names(entry), entry_year(entry))
+            suffix = ""
+            if shared[key] > 1 and key[1]:
+                suffix = "abcdefghijklmnopqrstuvwxyz"[seen.get(key, 0) % 26]
+                seen[key] = seen.get(key, 0) + 1
+            yield key[1] + suffix
 
 
 def sort_key(entry) -> tuple[str, str, str]:
