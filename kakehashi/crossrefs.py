@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .citations import CROSSREF_PREFIXES, CitationIndex
+from .citations import CROSSREF_PREFIXES, RESERVED_PREFIXES, CitationIndex
 from .content import Report, Section
 from .diagnostics import Diagnostics, display_path, line_col
 from .scanner import scan_source
@@ -32,7 +32,8 @@ TABLE_CAPTION = re.compile(rf"^:[ \t]+(?P<caption>.*?)[ \t]*(?:{ATTRIBUTES})?[ \
 HEADING = re.compile(rf"^(?P<hashes>#{{1,6}})[ \t]+(?P<title>.*?)(?:[ \t]+{ATTRIBUTES})?[ \t]*#*[ \t]*$")
 TABLE_LINE = re.compile(r"^[ \t]{0,3}\|.*\||^[ \t]{0,3}\|?[ \t]*:?-{3,}")
 LABEL_ID = re.compile(r"(?:^|\s)#(?P<label>[^\s}]+)")
-LABEL_LIKE = re.compile(r"\{[^{}\n]*#(?P<label>(?:fig|tbl|sec)-[^\s}]*)[^{}\n]*\}")
+LABEL_LIKE = re.compile(r"\{[^{}\n]*#(?P<label>(?:" + "|".join(RESERVED_PREFIXES) +
+                        r")-[^\s}]*)[^{}\n]*\}")
 ATTRIBUTE = re.compile(r'(?P<name>[A-Za-z][\w-]*)=(?:"(?P<quoted>[^"]*)"|(?P<bare>\S+))')
 INLINE_MARKUP = re.compile(r"\[\^[^\]]*\]|\[[^\]]*@[^\]]*\]|[*_`]|\\(?=[^\s])")
 KIND_NAMES = {"fig": "figure", "tbl": "table", "sec": "heading"}
@@ -122,6 +123,11 @@ def scan_labels(section: Section, diag: Diagnostics | None = None) -> list[Label
             if start + stray.start() not in understood:
                 where = line_col(section.text, offset + start + stray.start())
                 kind = stray["label"].split("-", 1)[0]
+                if kind not in KIND_NAMES:
+                    diag.error(section.path, *where, f'label "{stray["label"]}": Kakehashi numbers '
+                               "figures (fig-), tables (tbl-) and headings (sec-), not this kind",
+                               "crossref.unsupported-kind")
+                    continue
                 diag.error(section.path, *where, f'label "{stray["label"]}" is not where a '
                            f"{KIND_NAMES[kind]} label can be: {PLACES[kind]}",
                            "crossref.misplaced-label")

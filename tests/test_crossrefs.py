@@ -84,6 +84,8 @@ def test_cross_references_work_on_the_print_page(project, tmp_path):
      "@fig-growth, p. 2]; write it in the text, as in @fig-growth [crossref.in-citation]"),
     ("Text {#fig-stray} here.\n", '5:6: error: label "fig-stray" is not where a figure label can be: '
      "a figure is a paragraph of its own, ![Caption](../files/x.png){#fig-x} [crossref.misplaced-label]"),
+    ("$$\nE = mc^2\n$$ {#eq-energy}\n", '7:4: error: label "eq-energy": Kakehashi numbers figures '
+     "(fig-), tables (tbl-) and headings (sec-), not this kind [crossref.unsupported-kind]"),
 ])
 def test_cross_reference_diagnostics(project, tmp_path, monkeypatch, body, message):
     monkeypatch.chdir(tmp_path)
