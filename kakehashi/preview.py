@@ -49,7 +49,7 @@ OVERLAY_STYLE = ("position:fixed;inset:auto 0 0 0;max-height:60vh;overflow:auto;
 
 @dataclass
 class ServeState:
-    """What the server shows: written by the rebuild thread, read by the server's thread."""
+    """What the server shows: written by serve's watcher thread, read by the server's thread."""
 
     out_dir: Path  # the output folder, resolved
     errors: tuple[Diagnostic, ...] = ()  # what the last rebuild failed with, if it failed
@@ -128,7 +128,7 @@ class SiteHandler(web.RequestHandler):
             except FileNotFoundError:
                 if self.state.out_dir.is_dir() or time.monotonic() > deadline:
                     raise web.HTTPError(404) from None
-            await asyncio.sleep(0.01)  # between the build's two renames: the new site is coming
+            await asyncio.sleep(0.01)  # mid-swap, where a swap takes two renames
         if target is None:
             if self.request.path.startswith("//"):
                 raise web.HTTPError(403)  # "//host/" would send the browser to another site

@@ -2,12 +2,13 @@
 
 Takes the build options, host and port. Serves the output folder under the base URL's
 path (so `--base-url https://u.github.io/repo/` previews at `/repo/`, as Pages serves it)
-with the application of `preview.py`. A watcher thread polls content/, templates/ and static/ (never following a symlink, never
-looking inside the output folder); after each burst of saves it has a build process of
-its own rebuild, one build at a time, so the server keeps answering from the last good
-site while a rebuild runs, however long; open pages reload when it ends. A failed rebuild,
-whether the content has errors or the build crashed, keeps the last good site online and
-shows what failed as an overlay on the page and in the terminal.
+with the application of `preview.py`. A watcher thread polls content/, templates/ and
+static/ (never following a symlink, never looking inside the output folder); after each
+burst of saves it asks serve's own build process to rebuild, one build at a time, so the
+server keeps answering from the last good site while a rebuild runs, however long; open
+pages reload when it ends. A failed rebuild, whether the content has errors or the build
+crashed, keeps the last good site online and shows what failed as an overlay on the page
+and in the terminal.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ LOG = logging.getLogger("kakehashi")
 POLL_SECONDS = 0.25  # how often the watcher looks for changes
 COALESCE_SECONDS = 0.15  # saves closer together than this make one rebuild
 WATCH_LIMIT = 20_000  # files the watcher looks at in all; a larger tree gets one warning
-BUILD_NICENESS = 5  # the build process yields the processor to the server
 STOP_SECONDS = 2.0  # Ctrl-C waits this long for a running rebuild to finish
 IGNORED_PREFIXES = (".", "#")  # hidden files and folders, editor autosaves
 IGNORED_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".bak", ".tmp")  # editor backups
@@ -138,8 +138,6 @@ def crash_diagnostic(exc: Exception, roots: tuple[Path, ...]) -> Diagnostic:
 def build_process(options: BuildOptions, connection) -> None:
     """The rebuild process: one build each time the server asks, answered with what failed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
-    if hasattr(os, "nice"):
-        os.nice(BUILD_NICENESS)  # on a busy machine the server and the editor come first
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     cache = BuildCache()  # lives here, so the server's memory never holds a build
     while True:
