@@ -28,6 +28,7 @@ from .pages import Chapter, Page, SitePlan, relative_href
 from .workers import parallel_map
 
 NEIGHBOURS = 5  # sections shown before and after the current one in a long report's navigation
+LARGE_PAGES = {"print.html": 2, "bibliography.html": 1}  # rendered first, one per worker in turn
 
 
 @dataclass(frozen=True)
@@ -174,5 +175,10 @@ def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse) -> dict[str, 
     def render(path: str) -> bytes:
         return render_page(env, pages[path], shared, views[path]).encode("utf-8")
 
-    return reuse.values("pages", list(pages), key,
-                        lambda missing: parallel_map(render, missing))
+    def render_all(missing: list[str]) -> list[bytes]:
+        largest_first = sorted(missing, key=lambda path: LARGE_PAGES.get(pages[path].template, 0),
+                               reverse=True)
+        rendered = dict(zip(largest_first, parallel_map(render, largest_first)))
+        return [rendered[path] for path in missing]
+
+    return reuse.values("pages", list(pages), key, render_all)

@@ -136,13 +136,16 @@ def render_sections(report: Report, index: CitationIndex, labels: LabelIndex,
                 return None
         return parallel_map(render, missing)
 
-    rendered = reuse.values("rendered", list(sections), key, render_all)
-    for slot, value in list(rendered.items()):
+    rendered = {}
+    for slot, value in reuse.values("rendered", list(sections), key, render_all).items():
         if value is None:
-            del rendered[slot]
             diag.error(sections[slot].path, None, None, "this section nests its Markdown too "
                        "deeply to render; flatten its lists, quotes or brackets",
                        "markdown.too-deep")
+        elif value.section is sections[slot]:
+            rendered[slot] = value
+        else:  # made by a worker or an earlier build: point it at this report's section
+            rendered[slot] = dataclasses.replace(value, section=sections[slot])
     return rendered
 
 

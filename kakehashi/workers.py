@@ -12,6 +12,7 @@ cost more than it saves, or would not be safe.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
 import signal
@@ -36,24 +37,34 @@ def parallel_map(function: Callable[[ITEM], RESULT], items: Sequence[ITEM],
                  cost: int | None = None) -> list[RESULT]:
     """`[function(item) for item in items]`, shared among worker processes when it pays.
 
-    `cost` is the work in items' worth when the items are few and large (languages).
+    The items are dealt out in turn, so a caller that puts the largest first spreads them
+    over the workers, each doing its large ones before its results pile up. `cost` is the
+    work in items' worth when the items are few and large (languages).
     """
     workers = min(len(items), worker_count(len(items) if cost is None else cost))
     if workers == 1:
         return [function(item) for item in items]
-    bounds = [len(items) * share // workers for share in range(workers + 1)]
-    shares = [items[start:end] for start, end in zip(bounds, bounds[1:])]
+    shares = [items[first::workers] for first in range(workers)]  # dealt out like cards
     children: list[list[int]] = []  # [pid, pipe], emptied once the worker is reaped
+    release_free_memory()  # each worker starts as big as this process is
     try:
         for share in shares[1:]:
             children.append(start_worker(function, share))
-        results = [function(item) for item in shares[0]]
+        done = [[function(item) for item in shares[0]]]
         for child, share in zip(children, shares[1:]):
-            results += collect(child) or [function(item) for item in share]
+            done.append(collect(child) or [function(item) for item in share])
     finally:
         for child in children:
             stop_worker(child)
-    return results
+    return [done[index % workers][index // workers] for index in range(len(items))]
+
+
+def release_free_memory() -> None:
+    """Give memory that was freed back to the system (glibc keeps it otherwise)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def start_worker(function: Callable, share: Sequence) -> list[int]:
@@ -66,9 +77,9 @@ def start_worker(function: Callable, share: Sequence) -> list[int]:
     os.close(reading)  # the worker: compute, send, and leave without the parent's clean-up
     status = 1
     try:
-        data = pickle.dumps([function(item) for item in share], pickle.HIGHEST_PROTOCOL)
+        results = [function(item) for item in share]
         with os.fdopen(writing, "wb") as pipe:
-            pipe.write(data)
+            pickle.dump(results, pipe, pickle.HIGHEST_PROTOCOL)  # as it goes: no second copy
         status = 0
     except BaseException:  # noqa: BLE001 - whatever went wrong, the parent does this share
         pass
@@ -79,18 +90,17 @@ def start_worker(function: Callable, share: Sequence) -> list[int]:
 def collect(child: list[int]) -> list | None:
     """A worker's results, or None when it failed (the caller then does its share itself)."""
     pid, pipe = child
-    chunks = []
+    results = None
     with os.fdopen(pipe, "rb") as reader:
-        while chunk := reader.read(1 << 20):
-            chunks.append(chunk)
+        try:
+            results = pickle.load(reader)  # as it comes: the pickled bytes are never all held
+        except Exception:  # noqa: BLE001 - cut short or damaged: the caller does the share
+            pass
+        while reader.read(1 << 16):  # whatever is left, so that the worker can end
+            pass
     _, status = os.waitpid(pid, 0)
     child.clear()  # reaped: its pid may belong to another process from now on
-    if status != 0:
-        return None
-    try:
-        return pickle.loads(b"".join(chunks))
-    except (pickle.UnpicklingError, EOFError, ValueError):
-        return None
+    return results if status == 0 and isinstance(results, list) else None
 
 
 def stop_worker(child: list[int]) -> None:
