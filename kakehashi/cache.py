@@ -9,7 +9,7 @@ spends no time on keys.
 
 The cache folder (`.kakehashi-cache/OUT/` beside the output folder `OUT`, `build` only)
 holds one file per kind with the values the last build used, under their keys. Each file
-starts with a digest of the Kakehashi code and the versions of the libraries it runs with,
+starts with a digest of the Kakehashi code that builds and the libraries' versions,
 then a digest of its own contents: a file that does not match is ignored, so a changed or
 corrupt cache gives a full build of that stage, never a wrong page. Files are replaced
 atomically, so an interrupted or concurrent build leaves whole files.
@@ -22,6 +22,7 @@ import io
 import logging
 import os
 import pickle
+import sys
 import tempfile
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,6 @@ from . import __version__
 LOG = logging.getLogger("kakehashi")
 CACHE_FOLDER = ".kakehashi-cache"
 MAGIC = b"kakehashi-cache 1\n"
-PACKAGE_DIR = Path(__file__).resolve().parent
 LIBRARIES = ("markdown", "jinja2", "pybtex", "yaml", "markupsafe", "latexcodec")
 MISSING = object()  # no value under that key
 
@@ -62,9 +62,12 @@ def file_digest(path: Path) -> str:
 
 
 def engine_digest() -> str:
-    """A digest of what every cached value depends on besides its inputs: this code, its libraries."""
+    """A digest of what every cached value depends on besides its inputs: the code that builds
+    (Kakehashi's modules loaded so far, not serve's or import's) and its libraries."""
     digest = hashlib.sha256(__version__.encode())
-    for path in sorted(PACKAGE_DIR.glob("*.py")):
+    ours = {Path(module.__file__) for name, module in sorted(sys.modules.items())
+            if name.startswith(f"{__package__}.") and getattr(module, "__file__", None)}
+    for path in sorted(ours):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     folders = set()
     for name in LIBRARIES:

@@ -164,6 +164,20 @@ def test_the_cache_sits_beside_the_output_and_no_cache_leaves_it_alone(project, 
     assert "End" in (tmp_path / "site/en/conclusion/index.html").read_text("utf-8")
 
 
+def test_the_next_build_process_reuses_what_the_last_one_made(project, tmp_path):
+    content = project()
+    assert run_build(content, tmp_path / "site")[0] == 0
+    code, _, stderr = run_build(content, tmp_path / "site")
+    assert code == 0, stderr
+    assert re.search(r"Built 15 pages in [\d.]+ s \(0 rendered\)", stderr), stderr
+    (content / "sections/03-conclusion.en.md").write_text("---\ntitle: \"Conclusion\"\n---\n\n"
+                                                          "The plan goes on.[^xpert-shallotpeat]"
+                                                          " So does the work.\n", "utf-8")
+    code, _, stderr = run_build(content, tmp_path / "site")
+    assert code == 0, stderr
+    assert re.search(r"\(2 rendered\)", stderr), stderr  # the section and the print page
+
+
 def test_serve_memory_and_the_cache_folder_agree(engine, tmp_path):
     """Values found on disk are kept in serve's memory too; either gives a fresh build's bytes."""
     out, memory = tmp_path / "out", BuildCache()
