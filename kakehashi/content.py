@@ -7,6 +7,7 @@ paired across languages by `NN-slug`. Front matter is YAML, loaded safely.
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from .diagnostics import Diagnostics, display_path, line_col
 from .scanner import find_pathological, scan_source
 
 SECTION_NAME = re.compile(r"^(?P<number>\d+)-(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\.(?P<lang>[a-z]{2})\.md$")
+LOG = logging.getLogger("kakehashi")
+LARGE_SECTION = 1_000_000  # characters; a section above this says so before the long render
 FRONT_MATTER_KEYS = {"title", "summary", "draft"}
 FENCE = "---"
 DRAFT_KEY = re.compile(r"^draft\s*:")
@@ -155,6 +158,9 @@ def load_section(path: Path, config: SiteConfig, diag: Diagnostics) -> Section |
     text = read_text(path, diag)
     if text is None:
         return None
+    if len(text) > LARGE_SECTION:
+        LOG.info("Reading %s (%.1f MB): a section this large takes a while to render",
+                 display_path(path), len(text.encode("utf-8")) / 1e6)
     meta, body, body_line = parse_front_matter(path, text, diag)
     if meta is None:
         return None

@@ -6,12 +6,16 @@ collector and recovers. The command decides the exit status at the end.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 SEVERITIES = ("error", "warning", "note")
+NEWLINE = re.compile("\n")
+LINE_INDEXES_KEPT = 64  # texts whose line starts are kept (the files of one build stage)
 SILENCE_COMMENT = re.compile(r"kakehashi:\s*silence\s+([a-z0-9][a-z0-9.\-]*(?:[\s,]+[a-z0-9][a-z0-9.\-]*)*)")
 
 
@@ -130,10 +134,21 @@ def display_path(path: Path | str) -> str:
 
 
 def line_col(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column (in characters) of a character offset in `text`."""
-    line = text.count("\n", 0, offset) + 1
-    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return line, col
+    """1-based line and column (in characters) of a character offset in `text`.
+
+    Stages ask for many offsets of one text (every citation of a section), so the line
+    starts are found once per text and each question is a binary search, not a count from
+    the top (which made a section with 12,000 citations take minutes).
+    """
+    starts = line_starts(text)
+    line = bisect.bisect_right(starts, offset)
+    return line, offset - starts[line - 1] + 1
+
+
+@functools.lru_cache(maxsize=LINE_INDEXES_KEPT)
+def line_starts(text: str) -> tuple[int, ...]:
+    """The offset at which each line of `text` starts."""
+    return (0, *(match.end() for match in NEWLINE.finditer(text)))
 
 
 def inline_silences(path: Path, text: str) -> list[Silence]:
