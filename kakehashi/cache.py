@@ -22,7 +22,6 @@ import io
 import logging
 import os
 import pickle
-import sys
 import tempfile
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,8 @@ from . import __version__
 LOG = logging.getLogger("kakehashi")
 CACHE_FOLDER = ".kakehashi-cache"
 MAGIC = b"kakehashi-cache 1\n"
+PACKAGE_DIR = Path(__file__).resolve().parent
+OTHER_COMMANDS = ("cli.", "serve.", "preview.", "check.", "parity.", "pdf.", "import")  # not build's
 LIBRARIES = ("markdown", "jinja2", "pybtex", "yaml", "markupsafe", "latexcodec")
 MISSING = object()  # no value under that key
 
@@ -62,13 +63,12 @@ def file_digest(path: Path) -> str:
 
 
 def engine_digest() -> str:
-    """A digest of what every cached value depends on besides its inputs: the code that builds
-    (Kakehashi's modules loaded so far, not serve's or import's) and its libraries."""
+    """A digest of what every cached value depends on besides its inputs: Kakehashi's code
+    (but the other commands': an edit of serve must not empty build's cache) and its libraries."""
     digest = hashlib.sha256(__version__.encode())
-    ours = {Path(module.__file__) for name, module in sorted(sys.modules.items())
-            if name.startswith(f"{__package__}.") and getattr(module, "__file__", None)}
-    for path in sorted(ours):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(PACKAGE_DIR.glob("*.py")):
+        if not path.name.startswith(OTHER_COMMANDS):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
     folders = set()
     for name in LIBRARIES:
         module = __import__(name)
