@@ -1,7 +1,7 @@
 """Plan stage: every page of the site as frozen data, before anything is rendered.
 
-Takes the `Site` (what loading, resolving, formatting and Markdown gave) and the build
-options; gives a `SitePlan`: one `Page` per output file, with its path, URL, template and
+Takes the `Site` (what loading, resolving, formatting and Markdown gave) and whether pages
+link to the PDFs; gives a `SitePlan`: one `Page` per output file, with its path, URL, template and
 a frozen content record (`SectionContent`, `BibliographyContent`…) holding exactly what its
 template shows, plus each language's list of sections for the navigation. Links are site
 URLs (`/ja/memo-leak/`) here; `Page.href` makes them relative when the page is rendered.
@@ -10,7 +10,6 @@ URLs (`/ja/memo-leak/`) here; `Page.href` makes them relative when the page is r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .bibliography import FormattedEntry
@@ -18,9 +17,7 @@ from .config import LanguageConfig, SiteConfig
 from .content import Section
 from .markdown_ext import RenderedSection, ref_id
 from .metadata import ReportDescription, describe_report
-
-if TYPE_CHECKING:
-    from .site import BuildOptions, Site
+from .stages import Site
 
 
 @dataclass(frozen=True)
@@ -181,21 +178,21 @@ def relative_href(from_url: str, to_url: str) -> str:
     return href + (f"#{fragment}" if fragment else "")
 
 
-def plan_site(site: Site, options: BuildOptions) -> SitePlan:
+def plan_site(site: Site, pdf_links: bool = False) -> SitePlan:
     """Every page of the site with its content; nothing rendered or written yet."""
     config = site.config
     by_language = {(section.slug, section.language): section for section in site.report.sections}
     chapters = {code: plan_chapters(site.report.slugs, by_language, code, config)
                 for code in config.language_codes}
-    pages = [make_page(config, options, "/", "chooser.html", None, NoContent()),
-             make_page(config, options, "/404.html", "404.html", None, NoContent())]
+    pages = [make_page(config, pdf_links, "/", "chooser.html", None, NoContent()),
+             make_page(config, pdf_links, "/404.html", "404.html", None, NoContent())]
     for code in config.language_codes:
         language, chapter_list = config.language(code), chapters[code]
-        pages.append(make_page(config, options, f"/{code}/", "index.html", code,
+        pages.append(make_page(config, pdf_links, f"/{code}/", "index.html", code,
                                IndexContent(language, chapter_list)))
         for position, chapter in enumerate(chapter_list):
             body = site.rendered.get((chapter.slug, code))
-            pages.append(make_page(config, options, chapter.url,
+            pages.append(make_page(config, pdf_links, chapter.url,
                                    "section.html" if body else "missing.html", code, SectionContent(
                                        chapter, body,
                                        chapter_list[position - 1] if position else None,
@@ -204,22 +201,22 @@ def plan_site(site: Site, options: BuildOptions) -> SitePlan:
                                        tuple(other for other in config.language_codes if other != code
                                              and (chapter.slug, other) in by_language))))
         cited, uncited = bibliography_items(site.entries[code], site.rendered, chapter_list, code)
-        pages.append(make_page(config, options, f"/{code}/bibliography/", "bibliography.html",
+        pages.append(make_page(config, pdf_links, f"/{code}/bibliography/", "bibliography.html",
                                code, BibliographyContent(cited, uncited)))
         prints = tuple(PrintSection(chapter.slug, chapter.title,
                                     site.rendered[chapter.slug, code].print_html)
                        for chapter in chapter_list if chapter.translated)
-        pages.append(make_page(config, options, f"/{code}/print/", "print.html", code,
+        pages.append(make_page(config, pdf_links, f"/{code}/print/", "print.html", code,
                                PrintContent(language, prints, cited, uncited)))
     sitemap = tuple(SitemapEntry(page.url, dict(page.alternates), page.default_url)
                     for page in pages if page.template != "404.html")
-    pages.append(make_page(config, options, "/sitemap.xml", "sitemap.xml", None,
+    pages.append(make_page(config, pdf_links, "/sitemap.xml", "sitemap.xml", None,
                            SitemapContent(sitemap)))
     reports = {code: describe_report(config, code) for code in config.language_codes}
     return SitePlan(config, tuple(pages), chapters, config.navigation_limit, reports)
 
 
-def make_page(config: SiteConfig, options: BuildOptions, url: str, template: str, lang: str | None,
+def make_page(config: SiteConfig, pdf_links: bool, url: str, template: str, lang: str | None,
               content: object) -> Page:
     """One page at `url`, with its alternates in every language."""
     alternates = tuple((code, url.replace(f"/{lang}/", f"/{code}/", 1))
@@ -229,7 +226,7 @@ def make_page(config: SiteConfig, options: BuildOptions, url: str, template: str
     return Page(
         output_path=url.lstrip("/") + ("index.html" if url.endswith("/") else ""),
         url=url, template=template, lang=lang, alternates=alternates, default_url=default_url,
-        pdf_url=f"/{lang}/report.pdf" if options.pdf_links and lang else None,
+        pdf_url=f"/{lang}/report.pdf" if pdf_links and lang else None,
         base_url=config.base_url,
         base_path=(urlsplit(config.base_url).path or "/") if served_anywhere else None,
         content=content)

@@ -24,17 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assets import load_assets
-from .bibliography import Bibliography, FormattedEntry, load_bibliography
+from .bibliography import Bibliography, load_bibliography
 from .cache import DiskCache, Reuse
-from .citations import CitationIndex
 from .config import SiteConfig, load_config
-from .content import Report
-from .crossrefs import LabelIndex
 from .diagnostics import Diagnostics, Silence, configured_silences, display_path, inline_silences
-from .markdown_ext import RenderedSection
 from .pages import plan_site
 from .render import render_site
-from .stages import (check_content, format_entries, load_bibliography_once, load_sections,
+from .stages import (Site, check_content, format_entries, load_bibliography_once, load_sections,
                      render_sections, resolve_references)
 
 LOG = logging.getLogger("kakehashi")
@@ -64,20 +60,6 @@ def resource_dir(name: str) -> Path:
     """One of the engine's own folders: the installed package's copy, else the checkout's."""
     installed = PACKAGE_DIR / name  # `pip install .` puts templates/ and static/ here
     return installed if installed.is_dir() else PROJECT_ROOT / name
-
-
-@dataclass(frozen=True)
-class Site:
-    """Everything the stages produced, ready to plan pages from."""
-
-    config: SiteConfig
-    report: Report
-    bibliography: Bibliography
-    index: CitationIndex
-    entries: dict[str, dict[str, FormattedEntry]]  # language -> key -> entry
-    rendered: dict[tuple[str, str], RenderedSection]  # (slug, language) -> section
-    labels: LabelIndex = field(default_factory=lambda: LabelIndex({}))  # figures, tables, headings
-    assets: dict[str, bytes] = field(default_factory=dict)  # "files/x.png" -> bytes, copied as is
 
 
 @dataclass
@@ -148,7 +130,7 @@ def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = 
     diag.silence(find_silences(options.content_dir, config))
     if site is None or (write and diag.failed(options.strict)):  # check goes on: it lists all
         return BuildResult(diag, {}, time.perf_counter() - started, site)
-    plan = plan_site(site, options)
+    plan = plan_site(site, options.pdf_links)
     files = render_site(plan, options.templates_dir, reuse) | site.assets | static_files(options)
     if cache is not None:
         cache.pages_rendered = reuse.made.get("pages", 0)

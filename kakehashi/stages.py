@@ -2,7 +2,7 @@
 
 `site.load_site` calls these in order: load the sections and the bibliography, resolve
 citation numbers and cross-reference labels, check the content's files and markup, format
-the bibliography, render each section's Markdown. Each asks
+the bibliography, render each section's Markdown; together they give a `Site`. Each asks
 `Reuse` (`cache.py`) for the values whose key (a digest of everything the value depends on)
 an earlier build already computed, and computes the rest; formatting and Markdown, the
 costly ones, run in parallel for large reports (`workers.py`). Diagnostics are part of a
@@ -12,6 +12,7 @@ stage's value, so a reused stage reports exactly what it reported when it ran.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assets import check_asset_references
@@ -25,6 +26,20 @@ from .diagnostics import Diagnostic, Diagnostics
 from .markdown_ext import RenderedSection, make_markdown, render_markdown
 from .markup import scan_markup
 from .workers import parallel_map
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything the stages produced, ready to plan pages from."""
+
+    config: SiteConfig
+    report: Report
+    bibliography: Bibliography
+    index: CitationIndex
+    entries: dict[str, dict[str, FormattedEntry]]  # language -> key -> entry
+    rendered: dict[tuple[str, str], RenderedSection]  # (slug, language) -> section
+    labels: LabelIndex = field(default_factory=lambda: LabelIndex({}))  # figures, tables, headings
+    assets: dict[str, bytes] = field(default_factory=dict)  # "files/x.png" -> bytes, copied as is
 
 
 def load_sections(content_dir: Path, config: SiteConfig, diag: Diagnostics, drafts: bool,
