@@ -46,6 +46,8 @@ TARGETS = {  # (scale, figure) -> the most a median may be
     ("large", "cold build peak memory (MiB)"): 250,
 }
 BUILT = re.compile(r"Built \d+ pages in ([\d.]+) s")
+SERVING = re.compile(r"Serving http://\S+()")  # the server is up and its watcher looking
+SETTLE_SECONDS = 1.0
 
 
 def run(command: list[str]) -> tuple[float, float]:
@@ -113,9 +115,10 @@ def measure_serve(content: Path, scratch: Path, runs: int) -> list[float]:
     with open(log, "wb") as output:
         server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
     try:
-        wait_for_lines(log, 1, 3600)
+        wait_for_lines(log, 1, 3600, SERVING)
         times = []
         for number in range(runs + 1):
+            time.sleep(SETTLE_SECONDS)  # the watcher's first look, or the last rebuild's end
             edit_section(content, 100 + number)
             times.append(wait_for_lines(log, number + 2, 600))
         return times[1:]
@@ -124,13 +127,13 @@ def measure_serve(content: Path, scratch: Path, runs: int) -> list[float]:
         server.wait(30)
 
 
-def wait_for_lines(log: Path, count: int, timeout: float) -> float:
+def wait_for_lines(log: Path, count: int, timeout: float, pattern: re.Pattern = None) -> float:
     """The seconds of the `count`-th "Built … in X s" line of a log, once it is there."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = BUILT.findall(log.read_text("utf-8", "replace"))
+        found = (pattern or BUILT).findall(log.read_text("utf-8", "replace"))
         if len(found) >= count:
-            return float(found[count - 1])
+            return float(found[count - 1] or 0)
         time.sleep(0.05)
     raise SystemExit(f"bench: serve wrote no rebuild line within {timeout:.0f} s (see {log})")
 
