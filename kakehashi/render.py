@@ -125,23 +125,27 @@ def render_navigation(env: Environment, chapters: tuple[Chapter, ...], limit: in
         closing=str(module.closing()), windowed=windowed)
 
 
-def navigation_views(env: Environment, plan: SitePlan,
-                     shared: Shared) -> dict[str, NavigationView | None]:
+def navigation_views(env: Environment, plan: SitePlan, shared: Shared,
+                     reuse: Reuse) -> dict[str, NavigationView | None]:
     """Each page's navigation (None for pages outside a language), by output path."""
-    navigations: dict[tuple[str, str], Navigation] = {}  # (language, folder) -> navigation
     sections = {chapter.url for chapters in plan.chapters.values() for chapter in chapters}
-    views: dict[str, NavigationView | None] = {}
+    places: dict[tuple[str, str], str] = {}  # (language, folder) -> a page there, as seen from it
     for page in plan.pages:
-        if page.lang is None:
-            views[page.output_path] = None
-            continue
         folder = page.url.rstrip("/").rpartition("/")[0]  # pages beside each other link alike
-        if (page.lang, folder) not in navigations:
-            here = page.url if page.url not in sections else f"{folder}/_/"  # slugs have no "_"
-            navigations[page.lang, folder] = render_navigation(
-                env, plan.chapters[page.lang], plan.navigation_limit, page.lang, here, shared)
-        views[page.output_path] = navigations[page.lang, folder].view(page.url)
-    return views
+        if page.lang is not None and (page.lang, folder) not in places:
+            places[page.lang, folder] = page.url if page.url not in sections else f"{folder}/_/"
+
+    def render_all(missing: list[tuple[str, str]]) -> list[Navigation]:
+        return [render_navigation(env, plan.chapters[lang], plan.navigation_limit, lang,
+                                  places[lang, folder], shared) for lang, folder in missing]
+    navigations = reuse.values(
+        "navigation", list(places),
+        lambda place: fingerprint("navigation", shared.templates, shared.config.language_codes,
+                                  plan.chapters[place[0]], plan.navigation_limit, places[place]),
+        render_all)
+    return {page.output_path: None if page.lang is None else
+            navigations[page.lang, page.url.rstrip("/").rpartition("/")[0]].view(page.url)
+            for page in plan.pages}
 
 
 def render_page(env: Environment, page: Page, shared: Shared,
@@ -165,7 +169,7 @@ def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse) -> dict[str, 
     env = make_environment(templates_dir)
     shared = Shared(config, load_ui_strings(templates_dir, config.language_codes), plan.reports,
                     templates_digest(templates_dir))
-    views = navigation_views(env, plan, shared)
+    views = navigation_views(env, plan, shared, reuse)
     pages = {page.output_path: page for page in plan.pages}
     everywhere = fingerprint(shared) if reuse.active else ""
 
