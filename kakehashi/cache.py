@@ -110,39 +110,81 @@ class DiskCache:
 
     def load(self, kind: str) -> dict[str, object]:
         """One kind's file, or nothing when it is missing, from other code, or damaged."""
-        try:
-            data = (self.folder / f"{kind}.pickle").read_bytes()
-        except OSError:
-            return {}
         header = MAGIC + self.engine.encode() + b"\n"
-        body = data[len(header) + 65:]
-        if not data.startswith(header) or data[len(header):len(header) + 64] != \
-                hashlib.sha256(body).hexdigest().encode():
-            return {}
         try:
-            values = pickle.loads(body)
-        except Exception:  # noqa: BLE001 - damaged beyond the digest's reach: ignore it
+            with open(self.folder / f"{kind}.pickle", "rb") as file:
+                if file.read(len(header)) != header:
+                    return {}
+                expected = file.read(65)[:64]
+                reader = DigestingReader(file)
+                values = pickle.load(reader)  # read as it goes: no copy of a 50 MB file
+                reader.finish()
+        except Exception:  # noqa: BLE001 - missing, cut short or damaged: ignore it
             return {}
-        return values if isinstance(values, dict) else {}
+        if reader.digest.hexdigest().encode() != expected or not isinstance(values, dict):
+            return {}
+        return values
 
     def save(self) -> None:
         """Write every kind whose values changed: exactly what this build used."""
         for kind, values in self.used.items():
             if kind not in self.stale and len(values) == len(self.read.get(kind, {})):
                 continue  # every value came from the file, and none of it went unused
-            body = pickle.dumps(values, pickle.HIGHEST_PROTOCOL)
-            data = MAGIC + self.engine.encode() + b"\n" + \
-                hashlib.sha256(body).hexdigest().encode() + b"\n" + body
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{kind}.")
-                with os.fdopen(handle, "wb") as file:
-                    file.write(data)
+                with os.fdopen(handle, "w+b") as file:
+                    header = MAGIC + self.engine.encode() + b"\n"
+                    file.write(header + b"0" * 64 + b"\n")  # the digest, once it is known
+                    writer = DigestingWriter(file)
+                    pickle.dump(values, writer, pickle.HIGHEST_PROTOCOL)
+                    file.seek(len(header))
+                    file.write(writer.digest.hexdigest().encode())
                 os.replace(temporary, self.folder / f"{kind}.pickle")
             except OSError as exc:
                 LOG.warning("Cannot write the build cache in %s (%s); the next build does "
                             "everything again", self.folder, exc.strerror or exc)
                 return
+
+
+@dataclass
+class DigestingReader:
+    """A file read through pickle, digesting what it reads."""
+
+    file: io.BufferedIOBase
+    digest: object = field(default_factory=hashlib.sha256)
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.file.read(size)
+        self.digest.update(data)
+        return data
+
+    def readline(self) -> bytes:
+        data = self.file.readline()
+        self.digest.update(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        count = self.file.readinto(buffer)
+        self.digest.update(memoryview(buffer)[:count])
+        return count
+
+    def finish(self) -> None:
+        """Digest whatever pickle did not need (a file with more after its end is damaged)."""
+        while self.read(1 << 16):
+            pass
+
+
+@dataclass
+class DigestingWriter:
+    """A file written by pickle, digesting what it writes."""
+
+    file: io.BufferedIOBase
+    digest: object = field(default_factory=hashlib.sha256)
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        return self.file.write(data)
 
 
 @dataclass(frozen=True)

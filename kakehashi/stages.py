@@ -87,17 +87,22 @@ def resolve_references(report: Report, bibliography: Bibliography, config: SiteC
 
 def check_content(report: Report, assets: dict[str, bytes], diag: Diagnostics,
                   reuse: Reuse) -> None:
-    """The content's own files and its maths and callouts, checked again only after edits."""
-    def check(_) -> tuple[None, list[Diagnostic]]:
-        own = Diagnostics()
-        check_asset_references(report, assets, own)
-        scan_markup(report.sections, own)
+    """Each section's links to the content's files, its maths and callouts, checked again only
+    when the section or the list of files changed."""
+    sections = {section.path: section for section in report.sections}
+    names = sorted(assets)
+
+    def check(path: Path) -> tuple[None, list[Diagnostic]]:
+        own, section = Diagnostics(), sections[path]
+        check_asset_references(Report(report.content_dir, (section.slug,), (section,)), assets, own)
+        scan_markup([section], own)
         return None, own.items
 
-    checked = reuse.values("content-checks", ["report"],
-                           lambda _: fingerprint("content-checks", report, sorted(assets)),
-                           lambda missing: [check(slot) for slot in missing])
-    replay(checked["report"], diag)
+    checked = reuse.values("content-checks", list(sections),
+                           lambda path: fingerprint("content-checks", sections[path], names),
+                           lambda missing: [check(path) for path in missing])
+    for path in sections:
+        replay(checked[path], diag)
 
 
 def format_entries(bibliography: Bibliography, index: CitationIndex, config: SiteConfig,
