@@ -30,6 +30,7 @@ from .citations import (GROUP, NARRATIVE, REF, CitationIndex, CiteItem, compress
                         narrative_item, parse_reference)
 from .content import Section
 from .crossrefs import LabelIndex
+from .inlines import needed_patterns, use_patterns
 from .locators import format_locator, split_locator
 from .markup import (CalloutProcessor, FigureProcessor, FileAddressTreeprocessor,
                      MathInlineProcessor, TableCaptionSplitter, TableCaptionTreeprocessor)
@@ -194,6 +195,7 @@ class CitationExtension(Extension):
         self.labels = labels  # figures, tables and headings, for cross-references
         self.style = style  # "numeric" or "author-date"
         self.entries: dict[str, FormattedEntry] = {}
+        self.written = ""  # the entries' names and years, which citations put into the text
         self.slug = ""
         self.reset()
 
@@ -215,6 +217,8 @@ class CitationExtension(Extension):
     def prepare(self, slug: str, entries: dict[str, FormattedEntry]) -> None:
         """Set the section and the page language's formatted entries for the next document."""
         self.slug = slug
+        if entries is not self.entries:  # what citations write besides the section's own text
+            self.written = "\0".join(f"{entry.names}\0{entry.year}" for entry in entries.values())
         self.entries = entries
 
     def reset(self) -> None:
@@ -401,6 +405,7 @@ def render_markdown(section: Section, converter: tuple[markdown.Markdown, Citati
     md, citations = converter
     md.reset()
     citations.prepare(section.slug, entries)
+    use_patterns(md, needed_patterns(md, (section.body, citations.written)))
     body = md.convert(section.body)
     printed = print_version(md, citations, section.slug) if print_ids else ""
     return RenderedSection(section, body, tuple(flatten_toc(md.toc_tokens)), tuple(citations.sites),
