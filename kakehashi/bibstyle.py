@@ -14,6 +14,7 @@ brings an access note and a dated archive link.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from html import escape
 from urllib.parse import quote
 
@@ -98,8 +99,23 @@ def field(children, context, name, apply_func=None, raw=False):
     except KeyError:
         raise FieldIsMissing(name, entry) from None
     if not raw:
-        value = Text.from_latex(value) if TEX_SYNTAX.search(value) else Text(value)
+        value = rich(value)
     return apply_func(value) if apply_func else value
+
+
+@lru_cache(maxsize=65536)
+def rich(value: str) -> Text:
+    """A field's text as rich text, decoded once however often it is formatted.
+
+    Both page languages format every entry, and an author's names recur across entries;
+    pybtex's rich text is never changed in place, so one decoded value serves them all.
+    """
+    return Text.from_latex(value) if TEX_SYNTAX.search(value) else Text(value)
+
+
+def name_parts(person, *kinds: str) -> list[Text]:
+    """The person's name parts of these kinds ("first", "middle", "last"…) as rich text."""
+    return [rich(part) for kind in kinds for part in getattr(person, f"{kind}_names")]
 
 
 def entry_language(entry) -> str:
@@ -233,9 +249,9 @@ class NameStyle(BaseNameStyle):
     """Full names: CJK names family-first with no space or comma, others given-first."""
 
     def format(self, person, abbr=False):
-        given = [*person.rich_first_names, *person.rich_middle_names]
-        family = [*person.rich_prelast_names, *person.rich_last_names]
-        lineage = list(person.rich_lineage_names)
+        given = name_parts(person, "first", "middle")
+        family = name_parts(person, "prelast", "last")
+        lineage = name_parts(person, "lineage")
         if CJK.search(str(person)):
             return Text(*family, *given, *lineage)
         return join(sep=" ")[given + family + lineage]
@@ -251,9 +267,9 @@ def persons(children, context, role):
     names = [style.format_name(person) for person in entry.persons[role]]
     first = entry.persons[role][0]
     if style.citation_style == "author-date" and not CJK.search(str(first)) and \
-            first.rich_first_names:  # listed by family name, so the first name reads family first
-        family = join(sep=" ")[[*first.rich_prelast_names, *first.rich_last_names]]
-        given = join(sep=" ")[[*first.rich_first_names, *first.rich_middle_names]]
+            first.first_names:  # listed by family name, so the first name reads family first
+        family = join(sep=" ")[name_parts(first, "prelast", "last")]
+        given = join(sep=" ")[name_parts(first, "first", "middle")]
         names[0] = Text(family.format_data(context), ", ", given.format_data(context))
     if entry_language(entry) == "ja":
         return join(sep="、")[names].format_data(context)
