@@ -27,30 +27,36 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# Kakehashi's own modules compiled once, so that no command compiles them again each time it
+# starts, even where PYTHONDONTWRITEBYTECODE is set (the installed packages are compiled by pip).
+$(VENV)/.compiled: $(VENV)/.installed $(wildcard kakehashi/*.py)
+	$(PY) -m compileall -q kakehashi
+	touch $@
+
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	touch $@
 
-serve: $(VENV)/.installed
+serve: $(VENV)/.compiled
 	$(PY) build.py serve $(SITE_ARGS) --host "$(HOST)" --port "$(PORT)" $(ARGS)
 
-build: $(VENV)/.installed
+build: $(VENV)/.compiled
 	$(PY) build.py build $(SITE_ARGS) $(ARGS)
 
-check: $(VENV)/.installed
+check: $(VENV)/.compiled
 	$(PY) build.py check --content "$(CONTENT)" $(ARGS)
 
-pdf: $(VENV)/.installed
+pdf: $(VENV)/.compiled
 	$(PY) build.py pdf $(SITE_ARGS) $(ARGS)
 
-new: $(VENV)/.installed
+new: $(VENV)/.compiled
 	@test -n "$(DIR)" || { echo "make new: say where, e.g. make new DIR=my-report" >&2; exit 2; }
 	$(PY) build.py new "$(DIR)"
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(VENV)/.compiled
 	$(PY) -m pytest -q $(ARGS)
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.compiled
 	$(PY) benchmarks/bench.py $(ARGS)
 
 clean:
