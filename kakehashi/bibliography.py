@@ -2,8 +2,9 @@
 
 `load_bibliography` takes the .bib file and gives a frozen `Bibliography` (the pybtex
 database, keys in file order, and each key's line, which pybtex does not keep).
-`format_bibliography` takes it with the citation numbers and gives a `FormattedEntry` per
-key for one page language, through the style in `bibstyle.py`.
+`entry_formatter` takes it with the citation numbers and the page languages and gives a
+function from a key to its `FormattedEntry` in each language, through the style in
+`bibstyle.py`; `format_bibliography` formats every entry for one language.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,26 +233,40 @@ def year_labels(bibliography: Bibliography, numbers: dict[str, int]) -> dict[str
 def format_bibliography(bibliography: Bibliography, numbers: dict[str, int], language: str,
                         citation_style: str = "numeric") -> dict[str, FormattedEntry]:
     """Format every numbered entry for one page language and style; keyed by BibTeX key."""
+    format_entry = entry_formatter(bibliography, numbers, (language,), citation_style)
+    return {key: format_entry(key)[language] for key in numbers}
+
+
+def entry_formatter(bibliography: Bibliography, numbers: dict[str, int],
+                    languages: tuple[str, ...], citation_style: str = "numeric"
+                    ) -> Callable[[str], dict[str, FormattedEntry]]:
+    """A function formatting one numbered entry for each of these page languages.
+
+    An entry is formatted for the first language; only an entry whose formatting asked for
+    the page's language (an access note, a described title, an English title, "n.d.") is
+    formatted again for the others. Most sources read the same on every page.
+    """
     years = year_labels(bibliography, numbers)
-    style = KakehashiStyle(language, citation_style,
-                           years if citation_style == "author-date" else {})
+    styles = {code: KakehashiStyle(code, citation_style,
+                                   years if citation_style == "author-date" else {})
+              for code in languages}
     html, plain, text = HtmlBackend(), PlainHtmlBackend(), TextBackend()
-    formatted = {}
-    for done, (key, number) in enumerate(numbers.items()):
-        if done and done % PROGRESS_EVERY == 0:
-            LOG.info("Formatting the bibliography (%s): %d of %d entries", language, done,
-                     len(numbers))
+    order = {key: position for position, key in enumerate(numbers, start=1)}
+
+    def format_entry(key: str) -> dict[str, FormattedEntry]:
+        if order[key] % PROGRESS_EVERY == 0:  # whichever worker formats it says so
+            LOG.info("Formatting the bibliography: entry %d of %d", order[key], len(numbers))
         entry = bibliography.data.entries[key]
-        rich = style.format_entry(str(number), entry, bib_data=bibliography.data).text
-        formatted[key] = FormattedEntry(
-            key=key,
-            number=number,
-            html=rich.render(html),
-            html_plain=rich.render(plain),
-            text=rich.render(text),
-            language=entry_language(entry),
-            names=short_names(entry),
-            year=years[key] or UI[language]["no_date"],
-        )
-    return formatted
+        formatted, rendered = {}, None
+        for code, style in styles.items():
+            if rendered is None or styles[languages[0]].consulted:
+                style.consulted = False
+                rich = style.format_entry(str(numbers[key]), entry, bib_data=bibliography.data).text
+                rendered = (rich.render(html), rich.render(plain), rich.render(text))
+            formatted[code] = FormattedEntry(
+                key=key, number=numbers[key], html=rendered[0], html_plain=rendered[1],
+                text=rendered[2], language=entry_language(entry), names=short_names(entry),
+                year=years[key] or UI[code]["no_date"])
+        return formatted
+    return format_entry
 

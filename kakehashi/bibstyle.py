@@ -305,8 +305,8 @@ def in_page_language(context, *parts) -> Text:
 def english_title(children, context):
     """`[English title]` for a Japanese source on the English page."""
     entry = context["entry"]
-    if context["style"].language != "en" or entry_language(entry) != "ja" or \
-            title_unconfirmed(entry):
+    if entry_language(entry) != "ja" or title_unconfirmed(entry) or \
+            context["style"].language != "en":  # the page's language last: asked only if it matters
         return Text()
     english = optional[field("englishtitle")].format_data(context)
     return Text(" ", in_page_language(context, "[", english, "]")) if english else Text()
@@ -493,11 +493,18 @@ class KakehashiStyle(BaseStyle):
     def __init__(self, language: str, citation_style: str = "numeric",
                  year_labels: dict[str, str] | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.language = language
+        self.page_language = language
+        self.consulted = False  # set when formatting asks for the page's language
         self.citation_style = citation_style  # "numeric" or "author-date"
         self.year_labels = year_labels or {}  # key -> "1984a" (author-date)
         self.format_name = NameStyle().format
         self.templates = {}  # (entry language, is a report) -> template, built once
+
+    @property
+    def language(self) -> str:
+        """The page's language; asking for it marks the entry being formatted as depending on it."""
+        self.consulted = True
+        return self.page_language
 
     def format_entry(self, label, entry, bib_data=None):
         """One entry as pybtex's FormattedEntry; every entry type shares one template."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assets import check_asset_references
-from .bibliography import Bibliography, FormattedEntry, format_bibliography, load_bibliography
+from .bibliography import Bibliography, FormattedEntry, entry_formatter, load_bibliography
 from .cache import Reuse, file_digest, fingerprint
 from .citations import CitationIndex, resolve_citations, scan_citations
 from .config import SiteConfig
@@ -107,16 +107,17 @@ def check_content(report: Report, assets: dict[str, bytes], diag: Diagnostics,
 
 def format_entries(bibliography: Bibliography, index: CitationIndex, config: SiteConfig,
                    reuse: Reuse) -> dict[str, dict[str, FormattedEntry]]:
-    """Every entry formatted for each page language, one language per worker."""
+    """Every entry formatted for each page language; the entries shared among the workers."""
     style = config.citation_style
 
     def key(code: str) -> str:
         return fingerprint("entries", code, bibliography.digest, index.numbers, style)
 
     def format_all(missing: list[str]) -> list[dict[str, FormattedEntry]]:
-        return parallel_map(lambda code: format_bibliography(bibliography, index.numbers, code,
-                                                             style),
-                            missing, cost=len(index.numbers) * len(missing))
+        format_entry = entry_formatter(bibliography, index.numbers, tuple(missing), style)
+        keys = list(index.numbers)
+        formatted = dict(zip(keys, parallel_map(format_entry, keys)))
+        return [{key: formatted[key][code] for key in keys} for code in missing]
     return reuse.values("entries", list(config.language_codes), key, format_all)
 
 
