@@ -199,12 +199,13 @@ def resolve_citations(report: Report, bibliography: Bibliography, config: SiteCo
     first_cited: dict[str, None] = {}  # an ordered set
     order = {code: index for index, code in enumerate(config.language_codes)}
     crossrefs: list[CitationRef] = []
+    citable = frozenset(bibliography.keys)  # asked once per citation: a set, not the tuple
     for section in sorted(report.sections, key=lambda s: order[s.language]):
         for ref in scan_references(section, diag):
             if ref.crossref:
                 crossrefs.append(ref)
                 continue
-            key = resolve_label(ref, bibliography, diag)
+            key = resolve_label(ref, bibliography, citable, diag)
             if key is None:
                 continue
             labels[ref.label] = key
@@ -214,10 +215,11 @@ def resolve_citations(report: Report, bibliography: Bibliography, config: SiteCo
                          tuple(first_cited), tuple(crossrefs))
 
 
-def resolve_label(ref: CitationRef, bibliography: Bibliography, diag: Diagnostics) -> str | None:
+def resolve_label(ref: CitationRef, bibliography: Bibliography, citable: frozenset[str],
+                  diag: Diagnostics) -> str | None:
     """The key a reference means; an error for unknown keys, a warning for another case."""
     key = bibliography.canonical(ref.label)
-    if key is None or key not in bibliography.keys:
+    if key is None or key not in citable:
         close = difflib.get_close_matches(ref.label, bibliography.keys, n=1, cutoff=0.6)
         hint = f'; did you mean "{close[0]}"?' if close else \
             "; add it to the bibliography or define a footnote [^label]: …"

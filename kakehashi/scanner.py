@@ -90,6 +90,8 @@ def scan_source(text: str) -> SourceMap:
 def find_maths(masked: str) -> tuple[tuple[int, str, bool], ...]:
     """Every `$…$` and `$$…$$` of the (code-masked) text that Markdown reads as maths."""
     found = []
+    if "$" not in masked:  # the pattern would try every position only to find nothing
+        return ()
     for match in MATH.finditer(masked):
         latex = match["display"] if match["display"] is not None else match["inline"]
         if BLANK_LINE.search(latex):
@@ -100,6 +102,8 @@ def find_maths(masked: str) -> tuple[tuple[int, str, bool], ...]:
 
 def find_links(masked: str) -> tuple[tuple[int, str, bool], ...]:
     """The address of every inline link, image and reference definition, with its offset."""
+    if "](" not in masked and "]:" not in masked:  # no link, image or definition to find
+        return ()
     found = [(m.start("dest"), m["dest"], bool(m["image"])) for m in LINK_TARGET.finditer(masked)
              if m.start() == 0 or masked[m.start() - 1] != "\\"]
     found += [(m.start("dest"), m["dest"], False) for m in REFERENCE_DEFINITION.finditer(masked)]
