@@ -60,4 +60,4 @@ bench: $(VENV)/.compiled
 	$(PY) benchmarks/bench.py $(ARGS)
 
 clean:
-	rm -rf _site .kakehashi-cache .pytest_cache
+	rm -rf _site ._site.spare .kakehashi-cache .pytest_cache

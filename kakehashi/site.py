@@ -138,7 +138,7 @@ def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = 
     if write:
         check_output_dir(options, diag)
         if not diag.failed(options.strict):
-            write_site(files, options, diag)
+            write_site(files, options, diag, spare=options.cache or cache is not None)
         if diag.failed(options.strict):
             return BuildResult(diag, {}, time.perf_counter() - started, site)
         reuse.save()
@@ -223,25 +223,38 @@ def check_output_dir(options: BuildOptions, diag: Diagnostics) -> None:
                    "choose another --out (nothing was changed)", "output.refused")
 
 
-def write_site(files: dict[str, bytes], options: BuildOptions, diag: Diagnostics) -> None:
+def write_site(files: dict[str, bytes], options: BuildOptions, diag: Diagnostics,
+               spare: bool = False) -> None:
     """Write every file into a temporary folder, then swap it into place atomically.
 
     At every moment the output folder holds the complete previous site or the complete new
     one; what an interrupted build left beside it is removed (or put back) by the next.
+    With `spare`, the site before is kept beside the output (`.OUT.spare`) rather than
+    deleted, and the next build brings that copy up to date instead of writing every file
+    and folder again: a one-section edit rewrites a few files, not thousands.
     """
     out = options.out_dir.expanduser().resolve()
     temporary = out.parent / f".{out.name}.building-{os.getpid()}"
+    kept = out.parent / f".{out.name}.spare"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with output_lock(out):
             recover_interrupted(out)
             shutil.rmtree(temporary, ignore_errors=True)
+            ours = (kept / MARKER).is_file()
+            spare = spare and (ours or not kept.exists())  # never a folder of the user's
             try:
-                for relative, data in sorted(files.items()):
-                    path = temporary / relative
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(data)
-                swap_in(temporary, out)
+                if spare and ours:
+                    kept.rename(temporary)  # a kill from here on leaves a folder the next build removes
+                    update_tree(temporary, files)
+                else:
+                    if ours:
+                        shutil.rmtree(kept, ignore_errors=True)  # --no-cache: no copy is kept
+                    for relative, data in sorted(files.items()):
+                        path = temporary / relative
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        path.write_bytes(data)
+                swap_in(temporary, out, kept if spare else None)
             finally:
                 shutil.rmtree(temporary, ignore_errors=True)
     except TimeoutError:
@@ -254,16 +267,43 @@ def write_site(files: dict[str, bytes], options: BuildOptions, diag: Diagnostics
                    f"({where}); the previous site is unchanged", "output.unwritable")
 
 
-def swap_in(temporary: Path, out: Path) -> None:
-    """Put the finished folder at `out`: one atomic exchange where the system has one."""
+def update_tree(folder: Path, files: dict[str, bytes]) -> None:
+    """Make `folder`, an earlier site, hold exactly `files`: what differs is written, the
+    rest removed. Each file is compared by its bytes, so nothing in the folder is trusted."""
+    folders = {parent.as_posix() for name in files for parent in Path(name).parents}
+    for path in sorted(folder.rglob("*"), reverse=True):  # a folder's files before the folder
+        relative = path.relative_to(folder).as_posix()
+        if path.is_dir() and not path.is_symlink():
+            if relative not in folders:
+                path.rmdir()
+        elif relative not in files:
+            path.unlink()
+    for relative, data in sorted(files.items()):
+        path = folder / relative
+        try:
+            same = path.stat().st_size == len(data) and path.read_bytes() == data
+        except OSError:
+            same = False
+        if not same:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+
+def swap_in(temporary: Path, out: Path, spare: Path | None = None) -> None:
+    """Put the finished folder at `out`: one atomic exchange where the system has one. The
+    site it replaces is deleted, or kept as `spare`."""
     if not out.exists():
         temporary.rename(out)
-    elif not exchange_paths(temporary, out):
+        return
+    if not exchange_paths(temporary, out):
         previous = out.parent / f".{out.name}.previous-{os.getpid()}"
         out.rename(previous)  # a kill here is repaired by the next build (recover_interrupted)
         temporary.rename(out)
         temporary = previous
-    shutil.rmtree(temporary, ignore_errors=True)  # after an exchange: the previous site
+    if spare is not None:
+        temporary.rename(spare)  # after an exchange: the previous site
+    else:
+        shutil.rmtree(temporary, ignore_errors=True)
 
 
 def exchange_paths(first: Path, second: Path) -> bool:

@@ -26,8 +26,11 @@ def build_command(content: Path, out: Path) -> list[str]:
 
 
 def leftovers(out: Path) -> list[str]:
-    """What builds left beside the output folder."""
-    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
+    """What builds left beside the output folder, but for the spare copy of the site before."""
+    spare = out.parent / f".{out.name}.spare"
+    assert not spare.exists() or (spare / MARKER).is_file()  # if kept, a whole earlier site
+    return sorted(p.name for p in out.parent.iterdir()
+                  if p.name.startswith(f".{out.name}.") and p != spare)
 
 
 def dead_pid() -> int:
@@ -65,6 +68,41 @@ def test_kill_at_random_moments_leaves_a_complete_site(flagship):
     assert code == 0, stderr
     assert tree_bytes(out) == good
     assert leftovers(out) == []
+
+
+def test_the_spare_site_brought_up_to_date_equals_a_fresh_build(flagship, tmp_path):
+    """Each build updates the site of two builds ago; what it then holds is a fresh build's,
+    byte for byte, even when a file of that copy was changed, added or removed meanwhile."""
+    content, out, _ = flagship
+    spare = out.parent / f".{out.name}.spare"
+    section = next((content / "sections").glob("*.en.md"))
+    original = section.read_text("utf-8")
+    for round, words in enumerate(["First edit.", "Second edit.", "Third edit."]):
+        section.write_text(original.replace("\n\n", f"\n\n{words} ", 1), "utf-8")
+        if round == 2:  # meddle with the copy about to be updated
+            (spare / "en" / "index.html").write_bytes(b"changed by hand")
+            (spare / "stray.html").write_text("not part of the site", "utf-8")
+            (spare / "static" / "kakehashi.css").unlink()
+        code, _, stderr = run_build(content, out)
+        assert code == 0, stderr
+        assert spare.is_dir()
+        fresh = tmp_path / f"fresh-{round}"
+        code, _, stderr = run_build(content, fresh, "--no-cache")
+        assert code == 0, stderr
+        assert tree_bytes(out) == tree_bytes(fresh)
+        assert not (fresh.parent / f".{fresh.name}.spare").exists()  # --no-cache keeps none
+    assert leftovers(out) == []
+
+
+def test_a_folder_of_the_users_named_like_the_spare_is_left_alone(flagship):
+    content, out, _ = flagship
+    mine = out.parent / f".{out.name}.spare"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine", "utf-8")
+    for _ in range(2):
+        code, _, stderr = run_build(content, out)
+        assert code == 0, stderr
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
 
 
 def test_a_kill_between_the_two_renames_is_repaired_by_the_next_build(flagship):
