@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,15 +194,21 @@ def ref_labels(written: str) -> list[str] | None:
 
 
 def resolve_citations(report: Report, bibliography: Bibliography, config: SiteConfig,
-                      diag: Diagnostics) -> CitationIndex:
-    """Resolve every label to a key and number the sources."""
+                      diag: Diagnostics,
+                      scanned: Callable[[Section], list[CitationRef]] | None = None
+                      ) -> CitationIndex:
+    """Resolve every label to a key and number the sources.
+
+    `scanned` gives a section's references (by default `scan_references`, reporting to `diag`).
+    """
+    scanned = scanned or (lambda section: scan_references(section, diag))
     labels: dict[str, str] = {}
     first_cited: dict[str, None] = {}  # an ordered set
     order = {code: index for index, code in enumerate(config.language_codes)}
     crossrefs: list[CitationRef] = []
     citable = frozenset(bibliography.keys)  # asked once per citation: a set, not the tuple
     for section in sorted(report.sections, key=lambda s: order[s.language]):
-        for ref in scan_references(section, diag):
+        for ref in scanned(section):
             if ref.crossref:
                 crossrefs.append(ref)
                 continue

@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,8 +179,13 @@ def check_figure_attributes(attrs: str, section: Section, at: int, diag: Diagnos
                        "crossref.figure-attribute")
 
 
-def resolve_crossrefs(report: Report, index: CitationIndex, diag: Diagnostics) -> LabelIndex:
-    """Number every label per language; report duplicates and unknown cross-references."""
+def resolve_crossrefs(report: Report, index: CitationIndex, diag: Diagnostics,
+                      scanned: Callable[[Section], list[Label]] | None = None) -> LabelIndex:
+    """Number every label per language; report duplicates and unknown cross-references.
+
+    `scanned` gives a section's labels (by default `scan_labels`, reporting to `diag`).
+    """
+    scanned = scanned or (lambda section: scan_labels(section, diag))
     targets: dict[tuple[str, str], Target] = {}
     defined_at: dict[tuple[str, str], tuple[Path, int, int]] = {}
     languages = sorted({section.language for section in report.sections})
@@ -189,7 +195,7 @@ def resolve_crossrefs(report: Report, index: CitationIndex, diag: Diagnostics) -
             section = report.section(slug, code)
             if section is None:
                 continue
-            for found, label in number_labels(section, chapter, scan_labels(section, diag),
+            for found, label in number_labels(section, chapter, scanned(section),
                                               counters):
                 key = (code, label.label)
                 where = line_col(section.text, len(section.text) - len(section.body)

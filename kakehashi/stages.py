@@ -18,10 +18,10 @@ from pathlib import Path
 from .assets import check_asset_references
 from .bibliography import Bibliography, FormattedEntry, entry_formatter, load_bibliography
 from .cache import Reuse, file_digest, fingerprint
-from .citations import CitationIndex, resolve_citations, scan_citations
+from .citations import CitationIndex, CitationRef, resolve_citations, scan_citations, scan_references
 from .config import SiteConfig
 from .content import Report, Section, load_report, load_section
-from .crossrefs import LabelIndex, resolve_crossrefs
+from .crossrefs import Label, LabelIndex, resolve_crossrefs, scan_labels
 from .diagnostics import Diagnostic, Diagnostics
 from .markdown_ext import RenderedSection, make_markdown, render_markdown
 from .markup import scan_markup
@@ -73,16 +73,43 @@ def load_bibliography_once(path: Path, diag: Diagnostics, reuse: Reuse) -> Bibli
 def resolve_references(report: Report, bibliography: Bibliography, config: SiteConfig,
                        diag: Diagnostics, reuse: Reuse) -> tuple[CitationIndex, LabelIndex]:
     """Every source numbered and every figure, table and heading label too; again only when
-    the report, the bibliography or site.toml changed."""
+    the report, the bibliography or site.toml changed, and then from each section's citations
+    and labels as scanned before, unless that section changed."""
+    scans = scan_sections(report, diag, reuse)
+
     def resolve(_) -> tuple[tuple[CitationIndex, LabelIndex], list[Diagnostic]]:
         own = Diagnostics()
-        index = resolve_citations(report, bibliography, config, own)
-        return (index, resolve_crossrefs(report, index, own)), own.items
+        index = resolve_citations(report, bibliography, config, own,
+                                  lambda section: scans[section.path].references)
+        labels = resolve_crossrefs(report, index, own, lambda section: scans[section.path].labels)
+        return (index, labels), own.items
 
     resolved = reuse.values("references", ["report"],
                             lambda _: fingerprint("references", report, bibliography.digest, config),
                             lambda missing: [resolve(slot) for slot in missing])
     return replay(resolved["report"], diag)
+
+
+@dataclass(frozen=True)
+class SectionScan:
+    """What one section cites and labels, as the scanner read it."""
+
+    references: list[CitationRef]  # citations and cross-references, in text order
+    labels: list[Label]  # figures, tables and labelled headings, in text order
+
+
+def scan_sections(report: Report, diag: Diagnostics, reuse: Reuse) -> dict[Path, SectionScan]:
+    """Each section's citations and labels, scanned again only when its file changed."""
+    sections = {section.path: section for section in report.sections}
+
+    def scan(path: Path) -> tuple[SectionScan, list[Diagnostic]]:
+        own, section = Diagnostics(), sections[path]
+        return SectionScan(scan_references(section, own), scan_labels(section, own)), own.items
+
+    scanned = reuse.values("scans", list(sections),
+                           lambda path: fingerprint("scans", sections[path]),
+                           lambda missing: [scan(path) for path in missing])
+    return {path: replay(scanned[path], diag) for path in sections}
 
 
 def check_content(report: Report, assets: dict[str, bytes], diag: Diagnostics,
