@@ -221,6 +221,8 @@ def display(where: tuple[Path, int, int]) -> str:
 def number_labels(section: Section, chapter: int, labels: list[Label],
                   counters: dict[str, int]) -> list[tuple[Label, Target]]:
     """Targets of a section's labels: figures and tables counted on, headings by their place."""
+    if not labels:  # nothing to number: spare the section's scan (most sections have no labels)
+        return []
     targets = []
     levels: list[int] = []  # the counters of the heading levels below the section's title
     masked = scan_source(section.body).masked
