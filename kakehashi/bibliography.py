@@ -247,8 +247,9 @@ def entry_formatter(bibliography: Bibliography, numbers: dict[str, int],
     formatted again for the others. Most sources read the same on every page.
     """
     years = year_labels(bibliography, numbers)
+    memo: dict = {}  # the parts of entries that read the same in every language
     styles = {code: KakehashiStyle(code, citation_style,
-                                   years if citation_style == "author-date" else {})
+                                   years if citation_style == "author-date" else {}, memo)
               for code in languages}
     html, plain, text = HtmlBackend(), PlainHtmlBackend(), TextBackend()
     order = {key: position for position, key in enumerate(numbers, start=1)}

@@ -477,6 +477,22 @@ def sentences(children, context):
 
 
 @node
+def shared(children, context, part):
+    """A part of the entry formatted once for every page language, unless it asked for the
+    page's language; the styles of one bibliography share `memo` for that."""
+    style, key = context["style"], (context["entry"].key, part)
+    if key in style.memo:
+        return style.memo[key]
+    asked, style.consulted = style.consulted, False
+    [child] = children
+    text = child.format_data(context)
+    if not style.consulted:
+        style.memo[key] = text
+    style.consulted = style.consulted or asked
+    return text
+
+
+@node
 def clause(children, context):
     """Join parts with the entry language's comma."""
     sep = PUNCT[entry_language(context["entry"])]["sep"]
@@ -491,8 +507,9 @@ class KakehashiStyle(BaseStyle):
     default_sorting_style = "none"
 
     def __init__(self, language: str, citation_style: str = "numeric",
-                 year_labels: dict[str, str] | None = None, **kwargs):
+                 year_labels: dict[str, str] | None = None, memo: dict | None = None, **kwargs):
         super().__init__(**kwargs)
+        self.memo = {} if memo is None else memo  # (key, part) -> formatted text, see `shared`
         self.page_language = language
         self.consulted = False  # set when formatting asks for the page's language
         self.citation_style = citation_style  # "numeric" or "author-date"
@@ -550,7 +567,8 @@ class KakehashiStyle(BaseStyle):
             first_of[optional[field("location")], optional[field("address")]],
             optional[date("date")],
         )]
-        return toplevel[sentences[head, publication, links]]
+        return toplevel[sentences[shared("head")[head], shared("publication")[publication],
+                                  links]]
 
 
 class HtmlBackend(PybtexHtmlBackend):
