@@ -296,22 +296,19 @@ def plan_parallel(site: Site, chapters: tuple[Chapter, ...], position: int, code
     columns = (code, partner)
     sides = [site.rendered.get((slug, language)) for language in columns]
     original = site.config.default_language
-    translation = partner if code == original else code
-    rows: tuple = site.alignments.get((slug, translation), ())
-    if not rows:  # one language only: its blocks on rows of their own
-        rows = tuple((((index,), ()) if sides[0] else ((), (index,)))
-                     for index in range(len((sides[0] or sides[1]).blocks)))
-        pairs = rows
-    else:
-        pairs = tuple((row.first, row.second) if columns[0] == original else (row.second, row.first)
-                      for row in rows)
-    shown = []
+    aligned = site.alignments.get((slug, partner if code == original else code))
+    if aligned is None:  # one language only (or neither, in a third): its blocks on rows alone
+        shown = sides[0] or sides[1]
+        pairs = [((index,), ()) if sides[0] else ((), (index,))
+                 for index in range(len(shown.blocks) if shown else 0)]
+    else:  # the alignment's rows run original first
+        pairs = [(row.first, row.second) if code == original else (row.second, row.first)
+                 for row in aligned]
+    rows = []
     for pair in pairs:
-        blocks = [[sides[side].blocks[index] for index in pair[side]] if sides[side] else []
-                  for side in (0, 1)]
-        shown.append(ParallelRow(tuple("\n".join(block.html for block in column)
-                                       for column in blocks),
-                                 next(column[0].kind for column in blocks if column)))
+        cells = [[sides[side].blocks[index] for index in pair[side]] for side in (0, 1)]
+        rows.append(ParallelRow(tuple("\n".join(block.html for block in cell) for cell in cells),
+                                next(cell[0].kind for cell in cells if cell)))
 
     def beside(other: int) -> Chapter | None:
         if not 0 <= other < len(chapters):
@@ -321,7 +318,7 @@ def plan_parallel(site: Site, chapters: tuple[Chapter, ...], position: int, code
         chapter, columns, original,
         tuple(side.section.title if side else "" for side in sides),
         tuple(f"/{language}/{slug}/" if side else None for language, side in zip(columns, sides)),
-        tuple(shown), beside(position - 1), beside(position + 1))
+        tuple(rows), beside(position - 1), beside(position + 1))
 
 
 def bibliography_items(entries: dict[str, FormattedEntry],

@@ -30,6 +30,8 @@ WIDE = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 # median of the flagship report's 70 paired paragraphs is 1.99 (total 2.0; range 1.5–2.6).
 WIDE_WEIGHT = 2.0
 NOT_TEXT = {"cite", "cite-pop", "anchor", "footnote-ref", "footnote-backref"}  # marks, not prose
+LABELLED = ("fig-", "tbl-", "sec-")  # ids that are labels, shared by the two languages
+ABSOLUTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/)")  # another site, or the site's root
 KINDS = {"p": "p", "ul": "list", "ol": "list", "blockquote": "quote", "pre": "code",
          "figure": "figure", "table": "table", "hr": "rule", "math": "math", "dl": "list"}
 
@@ -50,30 +52,29 @@ class ParallelBlock:
 
 def parallel_blocks(md, root: etree.Element | None, group_keys: dict[str, list[str]],
                     language: str, slug: str) -> tuple[ParallelBlock, ...]:
-    """Each top-level block of the finished tree `root`, for the side-by-side page."""
+    """Each top-level block of the finished tree `root`, for the side-by-side page.
+
+    `md` is the Markdown converter that made the tree (its serializer and postprocessors
+    turn each block into HTML); `group_keys` gives the keys of each citation group's id.
+    """
     if root is None:
         return ()
     root = copy.deepcopy(root)  # the print version relabels the same tree afterwards
-    keys_of = {anchor: keys for anchor, keys in group_keys.items()}
     blocks = []
     for element in root:
-        keys = {key for cite in element.iter() for key in keys_of.get(cite.get("id") or "", ())}
-        labels = {element.get("id") or ""} if (element.get("id") or "")[:4] in LABELLED else set()
-        labels |= {label for child in element.iter() for label in [child_label(child, slug)] if label}
+        keys = {key for cite in element.iter() for key in group_keys.get(cite.get("id") or "", ())}
+        labels = {label for child in element.iter() if (label := child_label(child))}
         text = STASH.sub(" ", " ".join(prose_text(element)))
         relabel(element, language, slug)
         blocks.append(ParallelBlock(
             serialize(md, element), block_kind(element), tuple(sorted(keys)),
             tuple(sorted(mentioned_values(text, language), key=repr)),
-            tuple(sorted(latin_names(text, language))),
-            tuple(sorted(label for label in labels if label)), weighted_length(text)))
+            tuple(sorted(latin_names(text, language))), tuple(sorted(labels)),
+            weighted_length(text)))
     return tuple(blocks)
 
 
-LABELLED = ("fig-", "tbl-", "sec-")
-
-
-def child_label(element: etree.Element, slug: str) -> str:
+def child_label(element: etree.Element) -> str:
     """The label an element defines (`id="fig-x"`) or a cross-reference names, or ""."""
     identifier = element.get("id") or ""
     if identifier.startswith(LABELLED):
@@ -141,7 +142,8 @@ def weighted_length(text: str) -> float:
 
 
 def relabel(element: etree.Element, language: str, slug: str) -> None:
-    """Prefix ids with the language; make links relative to /LANG/parallel/SLUG/."""
+    """Prefix ids with the language; make links relative to /LANG/parallel/SLUG/, and say
+    which language a page they lead to is in (the block is shown on every language's page)."""
     section_url = f"/{language}/{slug}/"
     for child in element.iter():
         for name in ("id", "aria-describedby"):
@@ -149,8 +151,8 @@ def relabel(element: etree.Element, language: str, slug: str) -> None:
                 child.set(name, f"{language}-{child.get(name)}")
         for name in ("href", "src"):
             address = child.get(name)
-            if address is None or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//|^/", address):
-                continue  # another site, or an absolute path: the same from any page
+            if address is None or ABSOLUTE.match(address):
+                continue  # the same from any page
             if address.startswith("#"):
                 child.set(name, f"#{language}-{address[1:]}")
             elif name == "href" and "xref" in (child.get("class") or "").split():
@@ -162,6 +164,8 @@ def relabel(element: etree.Element, language: str, slug: str) -> None:
                 if path.endswith("/") and not target.endswith("/"):
                     target += "/"
                 child.set(name, UP_TO_ROOT + target.lstrip("/") + hash_ + fragment)
+                if name == "href" and target.startswith(f"/{language}/"):
+                    child.set("hreflang", language)  # on the other language's page, it says so
 
 
 def serialize(md, element: etree.Element) -> str:
