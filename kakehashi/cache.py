@@ -33,7 +33,8 @@ LOG = logging.getLogger("kakehashi")
 CACHE_FOLDER = ".kakehashi-cache"
 MAGIC = b"kakehashi-cache 1\n"
 PACKAGE_DIR = Path(__file__).resolve().parent
-OTHER_COMMANDS = ("cli.", "serve.", "preview.", "check.", "parity.", "pdf.", "import")  # not build's
+# Not build's code. (parity.py is build's too: the side-by-side pages align by its figures.)
+OTHER_COMMANDS = ("cli.", "serve.", "preview.", "check.", "pdf.", "import")
 LIBRARIES = ("markdown", "jinja2", "pybtex", "yaml", "markupsafe", "latexcodec")
 MISSING = object()  # no value under that key
 

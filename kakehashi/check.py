@@ -216,7 +216,7 @@ def check_links(site: Site, files: dict[str, bytes], diag: Diagnostics) -> None:
     sources = {f"{language}/{slug}/index.html": site.report.section(slug, language)
                for slug, language in site.rendered}
     for path, collector in sorted(parsed.items()):
-        if path.endswith("/print/index.html"):
+        if path.endswith("/print/index.html") or "/parallel/" in path:
             continue  # its links are the section pages' links, already checked there
         for href in collector.hrefs:
             if href.startswith(SKIPPED_SCHEMES) or href.startswith("//"):

@@ -34,6 +34,7 @@ from .inlines import needed_patterns, use_patterns
 from .locators import format_locator, split_locator
 from .markup import (CalloutProcessor, FigureProcessor, FileAddressTreeprocessor,
                      MathInlineProcessor, TableCaptionSplitter, TableCaptionTreeprocessor)
+from .parallel import ParallelBlock, parallel_blocks
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 PERMALINK_TITLE = {"ja": "この見出しへのリンク", "en": "Link to this heading"}
@@ -78,6 +79,7 @@ class RenderedSection:
     toc: tuple[TocItem, ...]  # its headings
     sites: tuple[CitationSite, ...]  # its citations, in reading order
     print_html: str = ""  # the body for the print page: ids prefixed, links into that page
+    blocks: tuple[ParallelBlock, ...] = ()  # its top-level blocks for the side-by-side page
 
 
 class CitationInlineProcessor(InlineProcessor):
@@ -397,19 +399,23 @@ def make_markdown(index: CitationIndex, language: str, labels: LabelIndex | None
 
 
 def render_markdown(section: Section, converter: tuple[markdown.Markdown, CitationExtension],
-                    entries: dict[str, FormattedEntry], print_ids: bool = False) -> RenderedSection:
+                    entries: dict[str, FormattedEntry], print_ids: bool = False,
+                    parallel: bool = False) -> RenderedSection:
     """Render one section's Markdown, collecting its headings and citation sites.
 
-    With `print_ids`, also its version for the print page, its ids prefixed with the slug.
+    With `print_ids`, also its version for the print page, its ids prefixed with the slug;
+    with `parallel`, its blocks for the side-by-side page (`parallel.py`).
     """
     md, citations = converter
     md.reset()
     citations.prepare(section.slug, entries)
     use_patterns(md, needed_patterns(md, (section.body, citations.written)))
     body = md.convert(section.body)
+    blocks = parallel_blocks(md, citations.tree, citations.group_keys, section.language,
+                             section.slug) if parallel else ()
     printed = print_version(md, citations, section.slug) if print_ids else ""
     return RenderedSection(section, body, tuple(flatten_toc(md.toc_tokens)), tuple(citations.sites),
-                           printed)
+                           printed, blocks)
 
 
 def print_version(md: markdown.Markdown, citations: CitationExtension, prefix: str) -> str:

@@ -9,6 +9,7 @@ URLs (`/ja/memo-leak/`) here; `Page.href` makes them relative when the page is r
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -17,7 +18,7 @@ from .config import LanguageConfig, SiteConfig
 from .content import Section
 from .markdown_ext import RenderedSection, ref_id
 from .metadata import ReportDescription, describe_report
-from .stages import Site
+from .stages import Site, partner_language
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,30 @@ class SectionContent:
     previous: Chapter | None
     next: Chapter | None
     available: tuple[str, ...]  # languages the section exists in (for the notice)
+    parallel_url: str | None = None  # its side-by-side page, when the partner language has it
+    parallel_partner: str | None = None  # the language shown beside the page's there
+
+
+@dataclass(frozen=True)
+class ParallelRow:
+    """One row of a side-by-side page: a block (or two) of each column, "" where none."""
+
+    cells: tuple[str, str]  # HTML, in column order (the page language first)
+    kind: str  # the kind of its first block ("h2", "p", "list", "notes"…), for styling
+
+
+@dataclass(frozen=True)
+class ParallelContent:
+    """A section in two languages side by side; one column is empty if a translation is missing."""
+
+    chapter: Chapter  # the section in the page language, as the lists show it
+    columns: tuple[str, str]  # the two languages, the page language first
+    original: str  # the report's default language: stacked first on narrow screens
+    titles: tuple[str, str]  # the section's title in each column ("" where it is missing)
+    section_urls: tuple[str | None, str | None]  # each column's section page (None: missing)
+    rows: tuple[ParallelRow, ...]
+    previous: Chapter | None  # the previous section's side-by-side page
+    next: Chapter | None
 
 
 @dataclass(frozen=True)
@@ -190,8 +215,10 @@ def plan_site(site: Site, pdf_links: bool = False) -> SitePlan:
         language, chapter_list = config.language(code), chapters[code]
         pages.append(make_page(config, pdf_links, f"/{code}/", "index.html", code,
                                IndexContent(language, chapter_list)))
+        partner = partner_language(code, config)
         for position, chapter in enumerate(chapter_list):
             body = site.rendered.get((chapter.slug, code))
+            side_by_side = parallel_url(chapter, code, partner, site)
             pages.append(make_page(config, pdf_links, chapter.url,
                                    "section.html" if body else "missing.html", code, SectionContent(
                                        chapter, body,
@@ -199,7 +226,13 @@ def plan_site(site: Site, pdf_links: bool = False) -> SitePlan:
                                        chapter_list[position + 1] if position + 1 < len(chapter_list)
                                        else None,
                                        tuple(other for other in config.language_codes if other != code
-                                             and (chapter.slug, other) in by_language))))
+                                             and (chapter.slug, other) in by_language),
+                                       side_by_side, partner if side_by_side else None)))
+        if partner is not None:
+            pages += [make_page(config, pdf_links, f"/{code}/parallel/{chapter.slug}/",
+                                "parallel.html", code,
+                                plan_parallel(site, chapter_list, position, code, partner))
+                      for position, chapter in enumerate(chapter_list)]
         cited, uncited = bibliography_items(site.entries[code], site.rendered, chapter_list, code)
         pages.append(make_page(config, pdf_links, f"/{code}/bibliography/", "bibliography.html",
                                code, BibliographyContent(cited, uncited)))
@@ -243,6 +276,49 @@ def plan_chapters(slugs: tuple[str, ...], by_language: dict[tuple[str, str], Sec
         chapters.append(Chapter(slug, number, f"/{code}/{slug}/", shown.title,
                                 section.summary if section else "", section is not None))
     return tuple(chapters)
+
+
+def parallel_url(chapter: Chapter, code: str, partner: str | None, site: Site) -> str | None:
+    """The link from a section page to its side-by-side page: only when both languages have it."""
+    if partner is None or not {(chapter.slug, code), (chapter.slug, partner)} <= set(site.rendered):
+        return None
+    return f"/{code}/parallel/{chapter.slug}/"
+
+
+def plan_parallel(site: Site, chapters: tuple[Chapter, ...], position: int, code: str,
+                  partner: str) -> ParallelContent:
+    """One section side by side: the page language's column first, rows as aligned.
+
+    The alignment pairs the original (default language) with each translation; on the
+    original's own pages, the partner is its first translation.
+    """
+    chapter, slug = chapters[position], chapters[position].slug
+    columns = (code, partner)
+    sides = [site.rendered.get((slug, language)) for language in columns]
+    original = site.config.default_language
+    aligned = site.alignments.get((slug, partner if code == original else code))
+    if aligned is None:  # one language only (or neither, in a third): its blocks on rows alone
+        shown = sides[0] or sides[1]
+        pairs = [((index,), ()) if sides[0] else ((), (index,))
+                 for index in range(len(shown.blocks) if shown else 0)]
+    else:  # the alignment's rows run original first
+        pairs = [(row.first, row.second) if code == original else (row.second, row.first)
+                 for row in aligned]
+    rows = []
+    for pair in pairs:
+        cells = [[sides[side].blocks[index] for index in pair[side]] for side in (0, 1)]
+        rows.append(ParallelRow(tuple("\n".join(block.html for block in cell) for cell in cells),
+                                next(cell[0].kind for cell in cells if cell)))
+
+    def beside(other: int) -> Chapter | None:
+        if not 0 <= other < len(chapters):
+            return None
+        return dataclasses.replace(chapters[other], url=f"/{code}/parallel/{chapters[other].slug}/")
+    return ParallelContent(
+        chapter, columns, original,
+        tuple(side.section.title if side else "" for side in sides),
+        tuple(f"/{language}/{slug}/" if side else None for language, side in zip(columns, sides)),
+        tuple(rows), beside(position - 1), beside(position + 1))
 
 
 def bibliography_items(entries: dict[str, FormattedEntry],

@@ -30,8 +30,8 @@ from .config import SiteConfig, load_config
 from .diagnostics import Diagnostics, Silence, configured_silences, display_path, inline_silences
 from .pages import plan_site
 from .render import render_site
-from .stages import (Site, check_content, format_entries, load_bibliography_once, load_sections,
-                     render_sections, resolve_references)
+from .stages import (Site, align_sections, check_content, format_entries, load_bibliography_once,
+                     load_sections, render_sections, resolve_references)
 
 LOG = logging.getLogger("kakehashi")
 MARKER = ".kakehashi-output"
@@ -161,7 +161,8 @@ def load_site(config: SiteConfig, options: BuildOptions, diag: Diagnostics,
     check_content(report, assets, diag, reuse)
     entries = format_entries(bibliography, index, config, reuse)
     rendered = render_sections(report, index, labels, entries, config, diag, reuse)
-    return Site(config, report, bibliography, index, entries, rendered, labels, assets)
+    alignments = align_sections(rendered, config, reuse)
+    return Site(config, report, bibliography, index, entries, rendered, labels, assets, alignments)
 
 
 def find_silences(content_dir: Path, config: SiteConfig | None) -> list[Silence]:

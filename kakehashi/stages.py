@@ -15,6 +15,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .align import Row, align_blocks
 from .assets import check_asset_references
 from .bibliography import Bibliography, FormattedEntry, entry_formatter, load_bibliography
 from .cache import Reuse, file_digest, fingerprint
@@ -40,6 +41,8 @@ class Site:
     rendered: dict[tuple[str, str], RenderedSection]  # (slug, language) -> section
     labels: LabelIndex = field(default_factory=lambda: LabelIndex({}))  # figures, tables, headings
     assets: dict[str, bytes] = field(default_factory=dict)  # "files/x.png" -> bytes, copied as is
+    # (slug, language) -> the rows of the section side by side with the default language
+    alignments: dict[tuple[str, str], tuple[Row, ...]] = field(default_factory=dict)
 
 
 def load_sections(content_dir: Path, config: SiteConfig, diag: Diagnostics, drafts: bool,
@@ -178,7 +181,7 @@ def render_sections(report: Report, index: CitationIndex, labels: LabelIndex,
             code = slot[1]
             try:
                 return render_markdown(sections[slot], converters[code], entries[code],
-                                       print_ids=True)
+                                       print_ids=True, parallel=True)
             except RecursionError:  # a structure the limits in scanner.py did not foresee
                 converters[code] = make_markdown(index, code, labels, style)  # state unknown now
                 return None
@@ -195,6 +198,28 @@ def render_sections(report: Report, index: CitationIndex, labels: LabelIndex,
         else:  # made by a worker or an earlier build: point it at this report's section
             rendered[slot] = dataclasses.replace(value, section=sections[slot])
     return rendered
+
+
+def partner_language(code: str, config: SiteConfig) -> str | None:
+    """The language shown beside `code` on its side-by-side pages: the original (the default
+    language), or for the original itself the first other language; None in a one-language site."""
+    if code != config.default_language:
+        return config.default_language
+    return next((other for other in config.language_codes if other != code), None)
+
+
+def align_sections(rendered: dict[tuple[str, str], RenderedSection], config: SiteConfig,
+                   reuse: Reuse) -> dict[tuple[str, str], tuple[Row, ...]]:
+    """Each translated section's blocks aligned with the original's, again only after edits."""
+    original = config.default_language
+    slots = [(slug, code) for slug, code in rendered if code != original
+             and (slug, original) in rendered]
+    return reuse.values(
+        "alignments", slots,
+        lambda slot: fingerprint("alignments", rendered[slot[0], original].blocks,
+                                 rendered[slot].blocks),
+        lambda missing: [align_blocks(rendered[slug, original].blocks, rendered[slug, code].blocks)
+                         for slug, code in missing])
 
 
 def section_labels(report: Report, reuse: Reuse) -> dict[Path, tuple[str, ...]]:

@@ -164,11 +164,13 @@ PAGE_FACTS = """(limit) => {
 
 
 def page_urls(site: str) -> list[str]:
-    """Every page: the chooser, 404, and per language the index, sections, bibliography, print."""
+    """Every page: the chooser, 404, and per language the index, sections, bibliography, print
+    and the sections side by side."""
     urls = [site, f"{site}404.html"]
     for lang in LANGUAGES:
         urls += [f"{site}{lang}/", *(f"{site}{lang}/{slug}/" for slug in SLUGS),
-                 f"{site}{lang}/bibliography/", f"{site}{lang}/print/"]
+                 f"{site}{lang}/bibliography/", f"{site}{lang}/print/",
+                 *(f"{site}{lang}/parallel/{slug}/" for slug in SLUGS)]
     return urls
 
 
@@ -205,7 +207,8 @@ def test_language_switch_of_every_page_targets_the_same_page(site, visit):
     facts = visit["facts"]
     for lang in LANGUAGES:
         other = OTHER[lang]
-        for path in ["", *(f"{slug}/" for slug in SLUGS), "bibliography/", "print/"]:
+        for path in ["", *(f"{slug}/" for slug in SLUGS), "bibliography/", "print/",
+                     *(f"parallel/{slug}/" for slug in SLUGS)]:
             page = facts[f"{site}{lang}/{path}"]
             assert page["lang"] == lang
             assert page["switch"] == [{"hreflang": other, "href": f"{site}{other}/{path}"}], path
@@ -511,7 +514,8 @@ def test_every_text_in_the_other_language_says_so_with_lang(browser, new_page,
     root = partly_translated.as_uri() + "/"
     pages = sorted(path.relative_to(partly_translated).as_posix()
                    for path in partly_translated.rglob("*.html"))
-    assert len(pages) == 14  # chooser, 404; per language index, 3 sections, bibliography, print
+    assert len(pages) == 20  # chooser, 404; per language index, 3 sections, bibliography,
+    # print, and the 3 sections side by side
     wrong, checked_links = [], 0
     for name in pages:
         page.goto(root + name)

@@ -105,7 +105,9 @@ def test_a_section_edit_renders_again_only_what_shows_it(engine, tmp_path, caplo
     EDITS["section text"](*engine)
     build(options(engine, out, cache=True))
     pages, rendered = rendered_count(caplog)
-    assert rendered == 2  # the section's own page and the print page of its language
+    # the section's own page, the print page of its language, and the section side by side
+    # on the pages of both languages
+    assert rendered == 4
 
 
 def test_a_bibliography_edit_renders_the_pages_that_show_the_entry(engine, tmp_path, caplog):
@@ -169,13 +171,14 @@ def test_the_next_build_process_reuses_what_the_last_one_made(project, tmp_path)
     assert run_build(content, tmp_path / "site")[0] == 0
     code, _, stderr = run_build(content, tmp_path / "site")
     assert code == 0, stderr
-    assert re.search(r"Built 15 pages in [\d.]+ s \(0 rendered\)", stderr), stderr
+    assert re.search(r"Built 21 pages in [\d.]+ s \(0 rendered\)", stderr), stderr
     (content / "sections/03-conclusion.en.md").write_text("---\ntitle: \"Conclusion\"\n---\n\n"
                                                           "The plan goes on.[^xpert-shallotpeat]"
                                                           " So does the work.\n", "utf-8")
     code, _, stderr = run_build(content, tmp_path / "site")
     assert code == 0, stderr
-    assert re.search(r"\(2 rendered\)", stderr), stderr  # the section and the print page
+    # the section, the print page and the section side by side in both languages
+    assert re.search(r"\(4 rendered\)", stderr), stderr
 
 
 def test_serve_memory_and_the_cache_folder_agree(engine, tmp_path):

@@ -18,7 +18,8 @@ SUB_PATH_URL = "https://example.github.io/repo/"
 PAGES = [
     "index.html", "404.html",
     *[f"{lang}/{page}index.html" for lang in ("ja", "en")
-      for page in ("", "memo-leak/", "gemini/", "conclusion/", "bibliography/", "print/")],
+      for page in ("", "memo-leak/", "gemini/", "conclusion/", "bibliography/", "print/",
+                   "parallel/memo-leak/", "parallel/gemini/", "parallel/conclusion/")],
 ]
 
 
