@@ -19,7 +19,8 @@ from .align import Row, align_blocks
 from .assets import check_asset_references
 from .bibliography import Bibliography, FormattedEntry, entry_formatter, load_bibliography
 from .cache import Reuse, file_digest, fingerprint
-from .citations import CitationIndex, CitationRef, resolve_citations, scan_citations, scan_references
+from .citations import (CitationIndex, CitationRef, resolve_citations, scan_citations,
+                        scan_references)
 from .config import SiteConfig
 from .content import Report, Section, load_report, load_section
 from .crossrefs import Label, LabelIndex, resolve_crossrefs, scan_labels
