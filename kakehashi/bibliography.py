@@ -24,6 +24,7 @@ from pybtex.scanner import PybtexSyntaxError
 
 from .bibstyle import (CJK, UI, AuthorYearLabelStyle, HtmlBackend, KakehashiStyle,
                        PlainHtmlBackend, entry_language, safe_url, short_names)
+from .cache import digested
 from .config import read_text
 from .diagnostics import Diagnostics
 
@@ -61,6 +62,7 @@ class Bibliography:
         return self.data.entries[label].key if label in self.data.entries else None
 
 
+@digested
 @dataclass(frozen=True)
 class FormattedEntry:
     """One bibliography entry formatted for one page language."""

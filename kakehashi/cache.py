@@ -23,6 +23,7 @@ import logging
 import os
 import pickle
 import tempfile
+import weakref
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,12 +48,40 @@ def fingerprint(*parts: object) -> str:
     """A digest of values made of dataclasses, tuples, dicts, strings, numbers and paths.
 
     Pickled without its memo, so equal values give equal digests whatever objects they share.
+    A value of a `digested` class stands in by its own digest, made once per object: a
+    section's rendering is part of the keys of several pages, and of every build of serve.
     """
     buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
+    pickler = KeyPickler(buffer, pickle.HIGHEST_PROTOCOL)
     pickler.fast = True  # no back-references: the bytes depend on the values alone
     pickler.dump(parts)
     return hashlib.sha256(buffer.getvalue()).hexdigest()
+
+
+DIGESTED: set[type] = set()  # frozen dataclasses that are large and found in many keys
+DIGESTS: dict[int, tuple[weakref.ref, str]] = {}  # id -> (the object, its digest), while it lives
+
+
+def digested(cls: type) -> type:
+    """Class decorator: in keys, an instance counts by a digest of its fields, made once."""
+    DIGESTED.add(cls)
+    return cls
+
+
+class KeyPickler(pickle.Pickler):
+    """The pickler of keys: `digested` values by their digest."""
+
+    def reducer_override(self, obj: object):  # not asked for strings, numbers and containers
+        if type(obj) not in DIGESTED:
+            return NotImplemented
+        known = DIGESTS.get(id(obj))
+        if known is not None and known[0]() is obj:
+            return str, (known[1],)
+        digest = fingerprint(type(obj).__qualname__, *(getattr(obj, name) for name in
+                                                       obj.__dataclass_fields__))
+        DIGESTS[id(obj)] = (weakref.ref(obj), digest)
+        weakref.finalize(obj, DIGESTS.pop, id(obj), None)  # forgotten with the object
+        return str, (digest,)
 
 
 def file_digest(path: Path) -> str:

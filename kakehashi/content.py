@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from .cache import digested
 from .config import SiteConfig, read_text
 from .diagnostics import Diagnostics, display_path, line_col
 from .scanner import find_pathological, scan_source
@@ -28,6 +29,7 @@ DRAFT_KEY = re.compile(r"^draft\s*:")
 FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
 
 
+@digested
 @dataclass(frozen=True)
 class Section:
     """One section file in one language."""

@@ -26,6 +26,7 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
 from .bibliography import FormattedEntry
+from .cache import digested
 from .citations import (GROUP, NARRATIVE, REF, CitationIndex, CiteItem, compress, is_crossref,
                         narrative_item, parse_reference)
 from .content import Section
@@ -70,6 +71,7 @@ class TocItem:
     title: str  # the heading's plain text
 
 
+@digested
 @dataclass(frozen=True)
 class RenderedSection:
     """A section rendered to HTML in one language."""
