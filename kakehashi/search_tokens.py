@@ -56,21 +56,45 @@ def stem(word: str) -> str:
 
 def tokenize(text: str) -> list[Token]:
     """The search tokens of a text, in order (see the module docstring)."""
-    tokens: list[Token] = []
-    position = 0
-    for match in RUN.finditer(normalise(text)):
-        if match[1]:
-            run = match[1]
-            tokens += [Token(run[i:i + 2], position + i) for i in range(len(run))]
+    texts, positions, joined = scan(text, {})
+    return [Token(token, position, index in joined)
+            for index, (token, position) in enumerate(zip(texts, positions))]
+
+
+def scan(text: str, stems: dict[str, str], start: int = 0
+         ) -> tuple[list[str], list[int], set[int]]:
+    """`tokenize`, fast enough to index a large report: the tokens' texts, their positions
+    (counted from `start`) and which of them are joined words (their indexes).
+
+    `stems` remembers the stem of each word seen so far; the caller keeps it per index.
+    """
+    texts: list[str] = []
+    positions: list[int] = []
+    joined: set[int] = set()
+    position = start
+    for run, words in RUN.findall(normalise(text)):
+        if run:
+            texts += [run[i:i + 2] for i in range(len(run))]
+            positions += range(position, position + len(run))
             position += len(run)
-            continue
-        word = APOSTROPHE.sub("", POSSESSIVE.sub("", match[2]))
-        parts = [part for part in HYPHEN.split(word) if part]
-        tokens += [Token(stem(part), position + i) for i, part in enumerate(parts)]
-        if len(parts) > 1:
-            tokens.append(Token(stem("".join(parts)), position, joined=True))
-        position += len(parts)
-    return tokens
+        elif words.isalnum():  # the common case: one plain word
+            stemmed = stems.get(words)
+            if stemmed is None:
+                stemmed = stems[words] = stem(words)
+            texts.append(stemmed)
+            positions.append(position)
+            position += 1
+        else:
+            word = APOSTROPHE.sub("", POSSESSIVE.sub("", words))
+            parts = [part for part in HYPHEN.split(word) if part]
+            texts += [stem(part) for part in parts]
+            positions += range(position, position + len(parts))
+            if len(parts) > 1:
+                joined.add(len(texts))
+                texts.append(stem("".join(parts)))
+                positions.append(position)
+            position += len(parts)
+    return texts, positions, joined
 
 
 def is_cjk(token: str) -> bool:

@@ -136,30 +136,33 @@
     return {groups, whole};
   }
 
-  /* Postings of a requirement: passage key -> {doc, passage, kind, positions}. */
+  /* Positions of a requirement's tokens: document -> Set of positions. */
   function postings(requirement, shard) {
     const found = new Map();
     const tokens = requirement.prefix ? Object.keys(shard).filter((t) => t.startsWith(requirement.text))
       : (requirement.text in shard ? [requirement.text] : []);
     for (const token of tokens) {
-      for (const [doc, passage, kind, ...positions] of shard[token]) {
-        const key = doc + ":" + passage;
-        const entry = found.get(key) || {doc, passage, kind, positions: new Set()};
-        positions.forEach((p) => entry.positions.add(p));
-        found.set(key, entry);
+      for (const entry of shard[token].split(";")) {  // "doc:position,position"
+        const [doc, positions] = entry.split(":");
+        const set = found.get(+doc) || new Set();
+        positions.split(",").forEach((p) => set.add(+p));
+        found.set(+doc, set);
       }
     }
     return found;
   }
 
-  /* Where in one passage the requirements stand side by side: their first positions. */
-  function matches(requirements, lists, key) {
-    const entries = lists.map((list) => list.get(key));
-    if (entries.some((e) => !e)) return [];
+  /* Where in one document the requirements stand side by side: their first positions. */
+  function matches(requirements, lists, doc) {
+    const sets = lists.map((list) => list.get(doc));
+    if (sets.some((set) => !set)) return [];
     const first = requirements[0].at;
-    return [...entries[0].positions].filter((base) => requirements.every(
-      (r, i) => entries[i].positions.has(base + r.at - first))).sort((a, b) => a - b);
+    return [...sets[0]].filter((base) => requirements.every(
+      (r, i) => sets[i].has(base + r.at - first))).sort((a, b) => a - b);
   }
+
+  const LAYER = 2 ** 20;  // kakehashi/search.py's LAYER_BITS: body text 0, headings 1, title 2
+  const layer = (position) => Math.floor(position / LAYER);
 
   // --- The page ------------------------------------------------------------------------------
 
@@ -198,20 +201,19 @@
     const lookup = async (reqs) => Promise.all(reqs.map(async (r) => postings(r, await shardOfRequirement(r))));
     const groupLists = await Promise.all(groups.map(lookup));
     const wholeLists = await lookup(whole);
-    const docs = new Map();
-    for (const key of groupLists[0][0].keys()) {
-      const hits = groups.map((g, i) => matches(g, groupLists[i], key).length);
-      if (hits.some((h) => h === 0)) continue;
-      const {doc, passage, kind} = groupLists[0][0].get(key);
-      const phrase = groups.length === 1 || matches(whole, wholeLists, key).length > 0;
-      const score = [phrase ? 1 : 0, -kind, hits.reduce((a, b) => a + b, 0)];
-      const found = docs.get(doc) || {doc, best: null, total: 0};
-      found.total += score[2];
-      if (!found.best || compare(score, found.best.score) > 0) found.best = {passage, kind, score};
-      docs.set(doc, found);
+    const results = [];
+    for (const doc of groupLists[0][0].keys()) {
+      const hits = groups.map((group, i) => matches(group, groupLists[i], doc));
+      if (hits.some((h) => h.length === 0)) continue;
+      const phrase = groups.length > 1 ? matches(whole, wholeLists, doc) : hits[0];
+      const places = phrase.length ? phrase : hits[0];
+      const best = places.reduce((a, b) => layer(b) > layer(a) ? b : a);  // the first highest
+      const total = phrase.length || hits.reduce((n, h) => n + h.length, 0);
+      // phrase, then title/heading/text, then sections before sources, then how often
+      results.push({doc, position: best,
+                    score: [phrase.length ? 1 : 0, layer(best), doc < manifest.sections ? 1 : 0, total, -doc]});
     }
-    const results = [...docs.values()].sort((a, b) =>
-      compare([...b.best.score.slice(0, 2), b.total, -b.doc], [...a.best.score.slice(0, 2), a.total, -a.doc]));
+    results.sort((a, b) => compare(b.score, a.score));
     return {results, query: {groups, whole}, manifest};
   }
 
@@ -273,9 +275,19 @@
     return paragraph;
   }
 
+  /* The passage a position is in: the last of its layer that starts at or before it. */
+  function passageAt(passages, position) {
+    let found = 0;
+    passages.forEach(([, , , start], i) => {
+      if (layer(start) === layer(position) && start <= position) found = i;
+    });
+    return found;
+  }
+
   async function item(manifest, result, query) {
     const doc = await record(manifest, result.doc);
-    const [anchor, , text] = doc.passages[result.best.passage];
+    const passage = passageAt(doc.passages, result.position);
+    const [anchor, , text] = doc.passages[passage];
     const heading = doc.passages.find(([id, kind]) => id === anchor && kind === 1);
     const link = document.createElement("a");
     link.href = new URL(doc.url.slice(1), siteRoot).href + (anchor && !doc.url.includes("#") ? "#" + anchor : "");
@@ -283,7 +295,7 @@
     title.className = "search-result-title";
     title.textContent = doc.title;
     link.append(title);
-    if (heading && result.best.passage > 0) {
+    if (heading && passage > 0) {
       const sub = document.createElement("span");
       sub.className = "search-result-heading";
       sub.textContent = heading[2];
