@@ -511,7 +511,7 @@ def test_every_text_in_the_other_language_says_so_with_lang(browser, new_page,
     root = partly_translated.as_uri() + "/"
     pages = sorted(path.relative_to(partly_translated).as_posix()
                    for path in partly_translated.rglob("*.html"))
-    assert len(pages) == 14  # chooser, 404; per language index, 3 sections, bibliography, print
+    assert len(pages) == 16  # chooser, 404; per language index, 3 sections, bibliography, print, search
     wrong, checked_links = [], 0
     for name in pages:
         page.goto(root + name)
