@@ -294,6 +294,12 @@
     const title = document.createElement("span");
     title.className = "search-result-title";
     title.textContent = doc.title;
+    if (result.doc >= manifest.sections) {  // a source: say so, in the page's language
+      const kind = document.createElement("span");
+      kind.className = "search-result-kind";
+      kind.textContent = strings.source;
+      link.append(kind, " ");
+    }
     link.append(title);
     if (heading && passage > 0) {
       const sub = document.createElement("span");
