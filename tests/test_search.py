@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
-from kakehashi.cache import Reuse
 from kakehashi.markdown_ext import RenderedSection
 from kakehashi.search import (BODY, HEADING, LAYER_BITS, SOURCE, TITLE, Passage, make_doc,
                               section_passages, write_index)
 from kakehashi.search_tokens import normalise, shard_of, stem, tokenize
-from kakehashi.site import BuildOptions, build
+from kakehashi.site import BuildCache, BuildOptions, build
 
 
 def texts(text: str) -> list[tuple[str, int]]:
@@ -128,12 +127,14 @@ def test_the_sources_are_indexed_without_their_urls(project, tmp_path):
     assert all(source["url"].startswith("/en/bibliography/#ref-") for source in sources)
 
 
-def test_a_reused_index_equals_a_fresh_one(project, tmp_path):
-    from kakehashi.site import BuildCache
+def test_serve_reuses_the_index_and_it_equals_a_fresh_one(project, tmp_path):
     content = project()
     cache = BuildCache()
     first = build(BuildOptions(content, tmp_path / "a"), write=False, cache=cache)
     again = build(BuildOptions(content, tmp_path / "a"), write=False, cache=cache)
+    fresh = build(BuildOptions(content, tmp_path / "b"), write=False)
     search = {name: data for name, data in first.files.items() if "/search/data/" in name}
-    assert search and {name: again.files[name] for name in search} == search
-    assert Reuse  # the stage asks Reuse; serve's memory gave every value the second time
+    assert search
+    assert {name: again.files[name] for name in search} == search
+    assert {name: fresh.files[name] for name in search} == search
+    assert len(cache.store["search"]) == 2  # one value per language, kept by serve's memory
