@@ -20,6 +20,8 @@ from .markdown_ext import RenderedSection, ref_id
 from .metadata import ReportDescription, describe_report
 from .stages import Site, partner_language
 
+UNLISTED = {"404.html", "search.html"}  # not in the sitemap: no content of their own
+
 
 @dataclass(frozen=True)
 class Chapter:
@@ -123,6 +125,13 @@ class PrintContent:
     print_sections: tuple[PrintSection, ...]
     cited: tuple[BibliographyItem, ...]
     uncited: tuple[BibliographyItem, ...]
+
+
+@dataclass(frozen=True)
+class SearchContent:
+    """The search page: its form, and the results `static/search.js` puts under it."""
+
+    language: LanguageConfig
 
 
 @dataclass(frozen=True)
@@ -241,8 +250,10 @@ def plan_site(site: Site, pdf_links: bool = False) -> SitePlan:
                        for chapter in chapter_list if chapter.translated)
         pages.append(make_page(config, pdf_links, f"/{code}/print/", "print.html", code,
                                PrintContent(language, prints, cited, uncited)))
+        pages.append(make_page(config, pdf_links, f"/{code}/search/", "search.html", code,
+                               SearchContent(language)))
     sitemap = tuple(SitemapEntry(page.url, dict(page.alternates), page.default_url)
-                    for page in pages if page.template != "404.html")
+                    for page in pages if page.template not in UNLISTED)
     pages.append(make_page(config, pdf_links, "/sitemap.xml", "sitemap.xml", None,
                            SitemapContent(sitemap)))
     reports = {code: describe_report(config, code) for code in config.language_codes}

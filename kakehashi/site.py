@@ -30,6 +30,7 @@ from .config import SiteConfig, load_config
 from .diagnostics import Diagnostics, Silence, configured_silences, display_path, inline_silences
 from .pages import plan_site
 from .render import render_site
+from .search import index_search
 from .stages import (Site, align_sections, check_content, format_entries, load_bibliography_once,
                      load_sections, render_sections, resolve_references)
 
@@ -131,7 +132,8 @@ def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = 
     if site is None or (write and diag.failed(options.strict)):  # check goes on: it lists all
         return BuildResult(diag, {}, time.perf_counter() - started, site)
     plan = plan_site(site, options.pdf_links)
-    files = render_site(plan, options.templates_dir, reuse) | site.assets | static_files(options)
+    files = (render_site(plan, options.templates_dir, reuse) | index_search(site, plan, reuse)
+             | site.assets | static_files(options))
     if cache is not None:
         cache.pages_rendered = reuse.made.get("pages", 0)
         cache.prune()  # a section or page that is gone must not stay in serve's memory

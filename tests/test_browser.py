@@ -514,8 +514,8 @@ def test_every_text_in_the_other_language_says_so_with_lang(browser, new_page,
     root = partly_translated.as_uri() + "/"
     pages = sorted(path.relative_to(partly_translated).as_posix()
                    for path in partly_translated.rglob("*.html"))
-    assert len(pages) == 20  # chooser, 404; per language index, 3 sections, bibliography,
-    # print, and the 3 sections side by side
+    assert len(pages) == 22  # chooser, 404; per language index, 3 sections, bibliography,
+    # print, search, and the 3 sections side by side
     wrong, checked_links = [], 0
     for name in pages:
         page.goto(root + name)

@@ -171,7 +171,7 @@ def test_the_next_build_process_reuses_what_the_last_one_made(project, tmp_path)
     assert run_build(content, tmp_path / "site")[0] == 0
     code, _, stderr = run_build(content, tmp_path / "site")
     assert code == 0, stderr
-    assert re.search(r"Built 21 pages in [\d.]+ s \(0 rendered\)", stderr), stderr
+    assert re.search(r"Built 23 pages in [\d.]+ s \(0 rendered\)", stderr), stderr
     (content / "sections/03-conclusion.en.md").write_text("---\ntitle: \"Conclusion\"\n---\n\n"
                                                           "The plan goes on.[^xpert-shallotpeat]"
                                                           " So does the work.\n", "utf-8")

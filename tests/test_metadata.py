@@ -84,7 +84,8 @@ def language_pages(out: Path) -> list[Path]:
 
 def test_every_page_carries_citation_tags_in_its_language(built_report):
     pages = language_pages(built_report)
-    assert len(pages) == 18  # per language: index, 3 sections, bibliography, print, 3 side by side
+    assert len(pages) == 20  # per language: index, 3 sections, bibliography, print, search,
+    # 3 side by side
     for page in pages:
         language = page.relative_to(built_report).parts[0]
         parsed = head(page)

@@ -19,8 +19,10 @@ PAGES = [
     "index.html", "404.html",
     *[f"{lang}/{page}index.html" for lang in ("ja", "en")
       for page in ("", "memo-leak/", "gemini/", "conclusion/", "bibliography/", "print/",
-                   "parallel/memo-leak/", "parallel/gemini/", "parallel/conclusion/")],
+                   "parallel/memo-leak/", "parallel/gemini/", "parallel/conclusion/",
+                   "search/")],
 ]
+SEARCH_DATA = re.compile(r"^(ja|en)/search/data/(manifest|t\d+|s\d+|b\d+)\.json$")
 
 
 class PageParser(HTMLParser):
@@ -146,7 +148,11 @@ def built_sub_path(tmp_path_factory) -> Path:
 
 
 def test_output_tree(built):
-    files = sorted(tree_bytes(built))
+    files = sorted(name for name in tree_bytes(built) if not SEARCH_DATA.match(name))
+    search = {name for name in tree_bytes(built) if SEARCH_DATA.match(name)}
+    for lang in ("ja", "en"):  # the manifest, one shard at least, each section's passages
+        assert {f"{lang}/search/data/{name}.json"
+                for name in ("manifest", "t0", "s0", "s1", "s2", "b0")} <= search
     expected = sorted(PAGES + ["sitemap.xml", ".nojekyll", ".kakehashi-output"]
                       + [f"static/{p.relative_to(ROOT / 'static').as_posix()}"
                          for p in (ROOT / "static").rglob("*")
@@ -257,7 +263,8 @@ def test_sub_path_absolute_urls_and_relative_links(built_sub_path):
         assert (loc or href).startswith(SUB_PATH_URL), loc or href
     locs = re.findall(r"<loc>([^<]*)</loc>", sitemap)
     assert sorted(locs) == sorted(SUB_PATH_URL + page_url(name).lstrip("/")
-                                  for name in PAGES if name != "404.html")
+                                  for name in PAGES if name != "404.html"
+                                  and not name.endswith("/search/index.html"))  # not listed
 
 
 def test_rebuilds_are_byte_identical(tmp_path):

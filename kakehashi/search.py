@@ -1,0 +1,259 @@
+"""Index stage: the search files of each language, made from the rendered sections and sources.
+
+Takes the `Site` (rendered sections, formatted entries) and the `SitePlan` (each language's
+sections in reading order); gives the files under `LANG/search/data/` that
+`static/search.js` reads on the search page `LANG/search/`:
+
+- `manifest.json`: the number of shards, sections and sources (constant size);
+- `tN.json`: shard N of the postings, `{token: "doc:position,position;doc:position"}`, a
+  token's shard chosen by `search_tokens.shard_of`, so a query loads only its tokens' shards
+  (strings rather than lists of numbers: a third of the time to write, and smaller);
+- `sN.json`: section N's title, URL and passages `[[heading id, kind, text, start], …]`,
+  for the snippets of the results shown; `bN.json`: sources in chunks of `SOURCE_CHUNK`.
+
+A position says where in its document a token is and in which layer: body text (0),
+headings (1) or the title (2), `position = layer << LAYER_BITS | place`; passages of one
+layer follow each other with a gap, so a phrase never runs from one into the next. So one
+list per token and document is enough to rank a title or heading match above the text's,
+and the reader's browser finds the passage of a match from the passages' `start`.
+
+A document is a section (passage 0 its title, then its headings and blocks: paragraphs,
+list items, table rows, footnotes) or a source (its formatted text without the URL). Each
+section's passages and postings are reused under a key of its HTML, each language's files
+under the keys of all its documents. The files are deterministic: sorted keys, no times.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import html
+import json
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .bibliography import FormattedEntry
+from .cache import Reuse, fingerprint
+from .markdown_ext import RenderedSection, ref_id
+from .pages import Chapter, SitePlan
+from .search_tokens import scan, shard_of
+from .stages import Site
+from .workers import parallel_map
+
+TITLE, HEADING, BODY, SOURCE = 0, 1, 2, 3  # passage kinds
+LAYERS = {TITLE: 2, HEADING: 1, BODY: 0, SOURCE: 0}  # a title match ranks above a heading's…
+LAYER_BITS = 20  # positions of one layer of a document: fewer than 2**20
+SOURCE_CHUNK = 32  # sources per snippet file
+SHARD_BYTES = 24_000  # about this much of postings per shard file
+HTML_PER_ITEM = 10_000  # characters of HTML as much work as one item of `parallel_map`
+BYTES_PER_TOKEN = 3  # what one token adds to a shard, about (measured on the flagship: 2.6–3.4)
+BLOCKS = {"p", "li", "tr", "dt", "dd", "figcaption", "caption", "pre", "blockquote",
+          "h1", "h2", "h3", "h4", "h5", "h6"}
+HEADINGS = {"h2", "h3", "h4", "h5", "h6"}
+# Not the reader's text: citation marks with their popovers, heading and footnote links.
+SKIPPED_CLASSES = {"cite", "anchor", "footnote-backref", "footnote-ref"}
+VOID = {"br", "img", "hr", "wbr", "input", "meta", "link", "col", "area", "source"}
+TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>|([^<]+)")
+CLASS = re.compile(r'\sclass="([^"]*)"')
+ID = re.compile(r'\sid="([^"]*)"')
+URL = re.compile(r"\s*https?://\S+")
+SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One searchable block of a document."""
+
+    anchor: str  # id of the heading it is under (or its own id), "" for the top of the page
+    kind: int  # TITLE, HEADING, BODY or SOURCE
+    text: str  # plain text, as the snippet shows it
+
+
+@dataclass(frozen=True)
+class SearchDoc:
+    """A section or a source, ready to be put into a language's index."""
+
+    title: str  # the result's title
+    url: str  # its site URL, e.g. "/ja/finances/" or "/ja/bibliography/#ref-key"
+    passages: tuple[Passage, ...]
+    starts: tuple[int, ...]  # each passage's first position (its layer's bits included)
+    postings: dict[str, str]  # token -> its positions in the document, "3,17,1048576"
+    size: int  # how many tokens the passages have (for the number of shards)
+
+
+def section_passages(title: str, rendered: RenderedSection) -> tuple[Passage, ...]:
+    """A section's title and the passages of its HTML: headings and the blocks under them.
+
+    The HTML is our own Markdown's, so one pass over its tags does (html.parser took a third
+    of the index's time); citation marks with their popovers, heading and footnote links are
+    left out, as they are not the reader's text.
+    """
+    passages = [Passage("", TITLE, title)]
+    anchor = ""  # the last heading's id
+    blocks: list[list] = []  # open blocks: [tag, kind, anchor, text parts]
+    skipping, depth = "", 0  # the skipped element's tag, and how deep inside it we are
+    for closing, tag, attributes, text in TAG.findall(rendered.html):
+        if text:
+            if blocks and not skipping:
+                blocks[-1][3].append(html.unescape(text) if "&" in text else text)
+        elif skipping:
+            if tag == skipping:
+                depth += -1 if closing else 1
+                skipping = skipping if depth else ""
+        elif closing:
+            if blocks and blocks[-1][0] == tag:
+                _, kind, own, parts = blocks.pop()
+                joined = SPACES.sub(" ", "".join(parts)).strip()
+                if joined:
+                    passages.append(Passage(own, kind, joined))
+            elif tag in {"td", "th"} and blocks:
+                blocks[-1][3].append(" ")  # cells of a row read as words apart
+        elif tag not in VOID:
+            found = CLASS.search(attributes)
+            if found and SKIPPED_CLASSES & set(found[1].split()):
+                skipping, depth = tag, 1
+            elif tag in BLOCKS:
+                own = ID.search(attributes)
+                if tag in HEADINGS and own:
+                    anchor = html.unescape(own[1])
+                inside = blocks[-1][2] if blocks else anchor  # a block inside another
+                if tag == "li" and own and own[1].startswith("fn:"):
+                    inside = own[1]  # a footnote links to itself
+                blocks.append([tag, HEADING if tag in HEADINGS else BODY,
+                               anchor if tag in HEADINGS else inside, []])
+    return tuple(passages)
+
+
+def source_passages(entry: FormattedEntry) -> tuple[Passage, ...]:
+    """A source's formatted text (title, authors, site, dates), without its URL."""
+    return (Passage(ref_id(entry.key), SOURCE, URL.sub("", entry.text).strip()),)
+
+
+def make_doc(title: str, url: str, passages: tuple[Passage, ...],
+             stems: dict[str, str] | None = None) -> SearchDoc:
+    """A document with the positions of its tokens (`stems`: see `search_tokens.scan`)."""
+    stems = {} if stems is None else stems
+    postings: defaultdict[str, list[str]] = defaultdict(list)
+    starts = []
+    following = [0, 0, 0]  # each layer's next free place
+    size = 0
+    for passage in passages:
+        layer = LAYERS[passage.kind]
+        start = (layer << LAYER_BITS) + following[layer]
+        starts.append(start)
+        texts, positions, _ = scan(passage.text, stems, start)
+        for token, position in zip(texts, map(str, positions)):  # the index's hottest loop
+            postings[token].append(position)
+        if texts:
+            size += len(texts)
+            following[layer] = max(positions[-2:]) + 2 - (layer << LAYER_BITS)  # a gap after it
+    return SearchDoc(title, url, passages, tuple(starts),
+                     {token: places[0] if len(places) == 1 else ",".join(places)
+                      for token, places in postings.items()}, size)
+
+
+def index_search(site: Site, plan: SitePlan, reuse: Reuse) -> dict[str, bytes]:
+    """Every language's search files, keyed by their path in the output folder.
+
+    The languages are indexed side by side for a large report, each by one process that
+    sends back only its files: sending the documents back cost more than it saved.
+    """
+    codes = list(plan.config.language_codes)
+    chapters = {code: [chapter for chapter in plan.chapters[code] if chapter.translated]
+                for code in codes}
+    entries = {code: sorted(site.entries[code].values(), key=lambda entry: entry.number)
+               for code in codes}
+
+    def key(code: str) -> str:
+        pages = [(chapter.title, chapter.url, site.rendered[chapter.slug, code].html)
+                 for chapter in chapters[code]]
+        return fingerprint("search", pages, entries[code])
+
+    def index(code: str) -> dict[str, bytes]:
+        with collector_paused():
+            sections = section_docs(chapters[code], site.rendered, code, reuse)
+            stems: dict[str, str] = {}
+            sources = [make_doc(f"[{entry.number}] {entry.names}",
+                                f"/{code}/bibliography/#{ref_id(entry.key)}",
+                                source_passages(entry), stems) for entry in entries[code]]
+            return write_index(code, sections, sources)
+
+    size = sum(len(site.rendered[chapter.slug, code].html) for code in codes
+               for chapter in chapters[code])
+    languages = reuse.values("search", codes, key, lambda missing: parallel_map(
+        index, missing, cost=size // HTML_PER_ITEM))
+    return {name: data for code in codes for name, data in languages[code].items()}
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """No cyclic garbage collection while the index is made.
+
+    It makes millions of small lists, none of them in a cycle; each collection would walk
+    them all again (at 1,000 sections, 4.4 s of 5.4 s went to it in one step).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def section_docs(chapters: list[Chapter], rendered: dict[tuple[str, str], RenderedSection],
+                 code: str, reuse: Reuse) -> list[SearchDoc]:
+    """The language's sections as documents, each made again only when its page changed."""
+    by_slug = {chapter.slug: chapter for chapter in chapters}
+    stems: dict[str, str] = {}
+
+    def key(slug: str) -> str:
+        chapter = by_slug[slug]
+        return fingerprint("search-doc", chapter.title, chapter.url, rendered[slug, code].html)
+
+    def make(slug: str) -> SearchDoc:
+        chapter = by_slug[slug]
+        return make_doc(chapter.title, chapter.url,
+                        section_passages(chapter.title, rendered[slug, code]), stems)
+
+    docs = reuse.values("search-docs", list(by_slug), key,
+                        lambda missing: [make(slug) for slug in missing])
+    return [docs[slug] for slug in by_slug]
+
+
+def write_index(code: str, sections: list[SearchDoc], sources: list[SearchDoc]) -> dict[str, bytes]:
+    """One language's files: the manifest, the shards of postings, the passages' texts."""
+    folder = f"{code}/search/data/"
+    docs = [*sections, *sources]
+    shards = max(1, math.ceil(sum(doc.size for doc in docs) * BYTES_PER_TOKEN / SHARD_BYTES))
+    lists: dict[str, list[str]] = defaultdict(list)  # token -> "doc:positions" of each doc
+    for number, doc in enumerate(docs):
+        prefix = f"{number}:"
+        for token, places in doc.postings.items():
+            lists[token].append(prefix + places)
+    tables: list[dict[str, str]] = [{} for _ in range(shards)]
+    for token, places in lists.items():
+        tables[shard_of(token, shards)][token] = ";".join(places)  # positions ascending: the passages' order
+    files = {f"{folder}manifest.json": dump({"version": 1, "shards": shards,
+                                              "sections": len(sections), "sources": len(sources),
+                                              "sourceChunk": SOURCE_CHUNK})}
+    files |= {f"{folder}t{number}.json": dump(table) for number, table in enumerate(tables)}
+    files |= {f"{folder}s{number}.json": dump(doc_record(doc)) for number, doc in enumerate(sections)}
+    for first in range(0, len(sources), SOURCE_CHUNK):
+        files[f"{folder}b{first // SOURCE_CHUNK}.json"] = dump(
+            [doc_record(doc) for doc in sources[first:first + SOURCE_CHUNK]])
+    return files
+
+
+def doc_record(doc: SearchDoc) -> dict:
+    """What a result shows of a document: title, URL and the passages' ids, kinds and texts."""
+    return {"title": doc.title, "url": doc.url,
+            "passages": [[passage.anchor, passage.kind, passage.text, start]
+                         for passage, start in zip(doc.passages, doc.starts)]}
+
+
+def dump(value: object) -> bytes:
+    """Compact, deterministic JSON, non-ASCII kept as UTF-8 (smaller for Japanese)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
