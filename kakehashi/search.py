@@ -47,7 +47,7 @@ LAYERS = {TITLE: 2, HEADING: 1, BODY: 0, SOURCE: 0}  # a title match ranks above
 LAYER_BITS = 20  # positions of one layer of a document: fewer than 2**20
 SOURCE_CHUNK = 32  # sources per snippet file
 SHARD_BYTES = 24_000  # about this much of postings per shard file, on average
-SHARD_LIMIT = 48_000  # at most this much per file: larger keys are split into ranges
+SHARD_LIMIT = 32_000  # at most this much per file: larger keys are split into ranges
 POSTING_LIMIT = SHARD_LIMIT - 1_000  # a token keeps its best documents that fit in this
 HTML_PER_ITEM = 10_000  # characters of HTML as much work as one item of `parallel_map`
 BLOCKS = {"p", "li", "tr", "dt", "dd", "figcaption", "caption", "pre", "blockquote",
@@ -151,8 +151,7 @@ def make_doc(title: str, url: str, passages: tuple[Passage, ...],
             size += len(texts)
             following[layer] = max(positions[-2:]) + 2 - (layer << LAYER_BITS)  # a gap after it
     return SearchDoc(title, url, passages, tuple(starts),
-                     {token: places[0] if len(places) == 1 else ",".join(places)
-                      for token, places in postings.items()}, size)
+                     {token: ",".join(places) for token, places in postings.items()}, size)
 
 
 def index_search(site: Site, plan: SitePlan, reuse: Reuse) -> dict[str, bytes]:
@@ -298,7 +297,7 @@ def plan_shards(joined: dict[str, str]) -> tuple[int, dict[str, list[str]]]:
 
 def capped(places: list[str], sections: int) -> str:
     """A token's "doc:positions" joined, or only its best documents' when they would not fit
-    in `SHARD_LIMIT`: those with a match in a higher layer, sections first, most matches."""
+    in `POSTING_LIMIT`: those with a match in a higher layer, sections first, most matches."""
     value = ";".join(places)
     if len(value) <= POSTING_LIMIT:
         return value
@@ -306,8 +305,8 @@ def capped(places: list[str], sections: int) -> str:
     def rank(item: str) -> tuple:
         doc, positions = item.split(":")
         numbers = positions.split(",")
-        return (-max(int(number) >> LAYER_BITS for number in numbers),
-                int(doc) >= sections, -len(numbers), int(doc))
+        return (-(max(map(int, numbers)) >> LAYER_BITS), int(doc) >= sections, -len(numbers),
+                int(doc))
 
     kept, size = [], 0
     for item in sorted(places, key=rank):
@@ -319,13 +318,14 @@ def capped(places: list[str], sections: int) -> str:
 
 
 def merged(lists: list[list[str]]) -> list[str]:
-    """Several tokens' "doc:positions" as one token's: each document's positions together."""
-    by_doc: defaultdict[int, list[int]] = defaultdict(list)
+    """Several tokens' "doc:positions" as one token's: each document's positions together
+    (unsorted: the reader's browser puts them in a set)."""
+    by_doc: defaultdict[str, list[str]] = defaultdict(list)
     for places in lists:
         for item in places:
             doc, positions = item.split(":")
-            by_doc[int(doc)] += map(int, positions.split(","))
-    return [f"{doc}:{','.join(map(str, sorted(set(by_doc[doc]))))}" for doc in sorted(by_doc)]
+            by_doc[doc].append(positions)
+    return [f"{doc}:{','.join(by_doc[doc])}" for doc in sorted(by_doc, key=int)]
 
 
 def entry(token: str, places: str) -> str:
