@@ -4,10 +4,14 @@ Takes the `Site` (rendered sections, formatted entries) and the `SitePlan` (each
 sections in reading order); gives the files under `LANG/search/data/` that
 `static/search.js` reads on the search page `LANG/search/`:
 
-- `manifest.json`: the number of shards, sections and sources (constant size);
+- `manifest.json`: the number of shards, sections and sources, and the keys split into
+  ranges (`{key: {"file": N, "starts": [first token of each range], "all": N}}`);
 - `tN.json`: shard N of the postings, `{token: "doc:position,position;doc:position"}`, a
   token's shard chosen by `search_tokens.shard_of`, so a query loads only its tokens' shards
   (strings rather than lists of numbers: a third of the time to write, and smaller);
+- `rN.json`: the ranges of a key too large for a shard, and its summary (`"all"`: the key's
+  tokens merged, for a lone character or two letters being typed); no file is over
+  `SHARD_LIMIT`, a token that would be keeps its best documents (`capped`);
 - `sN.json`: section N's title, URL and passages `[[heading id, kind, text, start], …]`,
   for the snippets of the results shown; `bN.json`: sources in chunks of `SOURCE_CHUNK`.
 
