@@ -238,11 +238,14 @@ def write_index(code: str, sections: list[SearchDoc], sources: list[SearchDoc]) 
             lists[token].append(prefix + places)
     # positions ascending: the passages' order; a very common token keeps its best documents
     joined = {token: capped(places, len(sections)) for token, places in lists.items()}
-    shards, split = plan_shards(joined)
+    keys = {token: shard_key(token) for token in joined}  # once per token, hashed once per key
+    shards, split = plan_shards(joined, keys)
+    numbers = {key: shard_of(key, shards) for key in set(keys.values())}  # a key is its own key
     tables: list[list[str]] = [[] for _ in range(shards)]
     for token in sorted(joined):
-        if shard_key(token) not in split:
-            tables[shard_of(token, shards)].append(entry(token, joined[token]))
+        key = keys[token]
+        if key not in split:
+            tables[numbers[key]].append(entry(token, joined[token]))
     files = {f"{folder}t{number}.json": table_bytes(table) for number, table in enumerate(tables)}
     ranges: dict[str, dict] = {}
     for key, tokens in sorted(split.items()):  # tokens in the order JavaScript compares strings
@@ -271,7 +274,7 @@ def write_index(code: str, sections: list[SearchDoc], sources: list[SearchDoc]) 
     return files
 
 
-def plan_shards(joined: dict[str, str]) -> tuple[int, dict[str, list[str]]]:
+def plan_shards(joined: dict[str, str], keys: dict[str, str]) -> tuple[int, dict[str, list[str]]]:
     """The number of hashed shards, and the keys split off into ranges of their own.
 
     A key (a character, two letters) whose tokens would make its shard larger than
@@ -281,7 +284,7 @@ def plan_shards(joined: dict[str, str]) -> tuple[int, dict[str, list[str]]]:
     sizes: defaultdict[str, int] = defaultdict(int)
     tokens: defaultdict[str, list[str]] = defaultdict(list)
     for token, places in joined.items():
-        key = shard_key(token)
+        key = keys[token]
         sizes[key] += len(token.encode()) + len(places) + 6  # "token":"places",
         tokens[key].append(token)
     shards = max(1, math.ceil(sum(sizes.values()) / SHARD_BYTES))
