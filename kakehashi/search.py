@@ -4,10 +4,14 @@ Takes the `Site` (rendered sections, formatted entries) and the `SitePlan` (each
 sections in reading order); gives the files under `LANG/search/data/` that
 `static/search.js` reads on the search page `LANG/search/`:
 
-- `manifest.json`: the number of shards, sections and sources (constant size);
+- `manifest.json`: the number of shards, sections and sources, and the keys split into
+  ranges (`{key: {"file": N, "starts": [first token of each range], "all": N}}`);
 - `tN.json`: shard N of the postings, `{token: "doc:position,position;doc:position"}`, a
   token's shard chosen by `search_tokens.shard_of`, so a query loads only its tokens' shards
   (strings rather than lists of numbers: a third of the time to write, and smaller);
+- `rN.json`: the ranges of a key too large for a shard, and its summary (`"all"`: the key's
+  tokens merged, for a lone character or two letters being typed); no file is over
+  `SHARD_LIMIT`, a token that would be keeps its best documents (`capped`);
 - `sN.json`: section N's title, URL and passages `[[heading id, kind, text, start], …]`,
   for the snippets of the results shown; `bN.json`: sources in chunks of `SOURCE_CHUNK`.
 
@@ -38,7 +42,7 @@ from .bibliography import FormattedEntry
 from .cache import Reuse, fingerprint
 from .markdown_ext import RenderedSection, ref_id
 from .pages import Chapter, SitePlan
-from .search_tokens import scan, shard_of
+from .search_tokens import scan, shard_key, shard_of
 from .stages import Site
 from .workers import parallel_map
 
@@ -46,9 +50,10 @@ TITLE, HEADING, BODY, SOURCE = 0, 1, 2, 3  # passage kinds
 LAYERS = {TITLE: 2, HEADING: 1, BODY: 0, SOURCE: 0}  # a title match ranks above a heading's…
 LAYER_BITS = 20  # positions of one layer of a document: fewer than 2**20
 SOURCE_CHUNK = 32  # sources per snippet file
-SHARD_BYTES = 24_000  # about this much of postings per shard file
+SHARD_BYTES = 24_000  # about this much of postings per shard file, on average
+SHARD_LIMIT = 32_000  # at most this much per file: larger keys are split into ranges
+POSTING_LIMIT = SHARD_LIMIT - 1_000  # a token keeps its best documents that fit in this
 HTML_PER_ITEM = 10_000  # characters of HTML as much work as one item of `parallel_map`
-BYTES_PER_TOKEN = 3  # what one token adds to a shard, about (measured on the flagship: 2.6–3.4)
 BLOCKS = {"p", "li", "tr", "dt", "dd", "figcaption", "caption", "pre", "blockquote",
           "h1", "h2", "h3", "h4", "h5", "h6"}
 HEADINGS = {"h2", "h3", "h4", "h5", "h6"}
@@ -150,8 +155,7 @@ def make_doc(title: str, url: str, passages: tuple[Passage, ...],
             size += len(texts)
             following[layer] = max(positions[-2:]) + 2 - (layer << LAYER_BITS)  # a gap after it
     return SearchDoc(title, url, passages, tuple(starts),
-                     {token: places[0] if len(places) == 1 else ",".join(places)
-                      for token, places in postings.items()}, size)
+                     {token: ",".join(places) for token, places in postings.items()}, size)
 
 
 def index_search(site: Site, plan: SitePlan, reuse: Reuse) -> dict[str, bytes]:
@@ -227,24 +231,123 @@ def write_index(code: str, sections: list[SearchDoc], sources: list[SearchDoc]) 
     """One language's files: the manifest, the shards of postings, the passages' texts."""
     folder = f"{code}/search/data/"
     docs = [*sections, *sources]
-    shards = max(1, math.ceil(sum(doc.size for doc in docs) * BYTES_PER_TOKEN / SHARD_BYTES))
     lists: dict[str, list[str]] = defaultdict(list)  # token -> "doc:positions" of each doc
     for number, doc in enumerate(docs):
         prefix = f"{number}:"
         for token, places in doc.postings.items():
             lists[token].append(prefix + places)
-    tables: list[dict[str, str]] = [{} for _ in range(shards)]
-    for token, places in lists.items():
-        tables[shard_of(token, shards)][token] = ";".join(places)  # positions ascending: the passages' order
-    files = {f"{folder}manifest.json": dump({"version": 1, "shards": shards,
-                                              "sections": len(sections), "sources": len(sources),
-                                              "sourceChunk": SOURCE_CHUNK})}
-    files |= {f"{folder}t{number}.json": dump(table) for number, table in enumerate(tables)}
+    # positions ascending: the passages' order; a very common token keeps its best documents
+    joined = {token: capped(places, len(sections)) for token, places in lists.items()}
+    keys = {token: shard_key(token) for token in joined}  # once per token, hashed once per key
+    shards, split = plan_shards(joined, keys)
+    numbers = {key: shard_of(key, shards) for key in set(keys.values())}  # a key is its own key
+    tables: list[list[str]] = [[] for _ in range(shards)]
+    for token in sorted(joined):
+        key = keys[token]
+        if key not in split:
+            tables[numbers[key]].append(entry(token, joined[token]))
+    files = {f"{folder}t{number}.json": table_bytes(table) for number, table in enumerate(tables)}
+    ranges: dict[str, dict] = {}
+    for key, tokens in sorted(split.items()):  # tokens in the order JavaScript compares strings
+        tokens.sort(key=utf16)
+        first, starts, table, size = len(files) - shards, [tokens[0]], [], 2  # "{}"
+        for token in tokens:
+            line = entry(token, joined[token])
+            if table and size + len(line.encode()) + 1 > SHARD_LIMIT:
+                files[f"{folder}r{first + len(starts) - 1}.json"] = table_bytes(table)
+                starts.append(token)
+                table, size = [], 2
+            table.append(line)
+            size += len(line.encode()) + 1
+        files[f"{folder}r{first + len(starts) - 1}.json"] = table_bytes(table)
+        summary = len(files) - shards
+        files[f"{folder}r{summary}.json"] = table_bytes(
+            [entry(key, capped(merged([lists[token] for token in tokens]), len(sections)))])
+        ranges[key] = {"file": first, "starts": starts, "all": summary}
+    files[f"{folder}manifest.json"] = dump({"version": 2, "shards": shards, "split": ranges,
+                                            "sections": len(sections), "sources": len(sources),
+                                            "sourceChunk": SOURCE_CHUNK})
     files |= {f"{folder}s{number}.json": dump(doc_record(doc)) for number, doc in enumerate(sections)}
     for first in range(0, len(sources), SOURCE_CHUNK):
         files[f"{folder}b{first // SOURCE_CHUNK}.json"] = dump(
             [doc_record(doc) for doc in sources[first:first + SOURCE_CHUNK]])
     return files
+
+
+def plan_shards(joined: dict[str, str], keys: dict[str, str]) -> tuple[int, dict[str, list[str]]]:
+    """The number of hashed shards, and the keys split off into ranges of their own.
+
+    A key (a character, two letters) whose tokens would make its shard larger than
+    `SHARD_LIMIT` gets files of its own, each a range of its tokens in sorted order, so
+    no file grows with the report: the largest keys go first, until every shard fits.
+    """
+    sizes: defaultdict[str, int] = defaultdict(int)
+    tokens: defaultdict[str, list[str]] = defaultdict(list)
+    for token, places in joined.items():
+        key = keys[token]
+        sizes[key] += len(token.encode()) + len(places) + 6  # "token":"places",
+        tokens[key].append(token)
+    shards = max(1, math.ceil(sum(sizes.values()) / SHARD_BYTES))
+    loads: list[list[str]] = [[] for _ in range(shards)]
+    for key in sizes:
+        loads[shard_of(key, shards)].append(key)
+    split: dict[str, list[str]] = {}
+    for keys in loads:
+        keys.sort(key=lambda key: (-sizes[key], key))
+        total = sum(sizes[key] for key in keys)
+        while total > SHARD_LIMIT:
+            key = keys.pop(0)
+            split[key] = tokens[key]
+            total -= sizes[key]
+    return shards, split
+
+
+def capped(places: list[str], sections: int) -> str:
+    """A token's "doc:positions" joined, or only its best documents' when they would not fit
+    in `POSTING_LIMIT`: those with a match in a higher layer, sections first, most matches."""
+    value = ";".join(places)
+    if len(value) <= POSTING_LIMIT:
+        return value
+
+    def rank(item: str) -> tuple:
+        doc, positions = item.split(":")
+        numbers = positions.split(",")
+        return (-(max(map(int, numbers)) >> LAYER_BITS), int(doc) >= sections, -len(numbers),
+                int(doc))
+
+    kept, size = [], 0
+    for item in sorted(places, key=rank):
+        if size + len(item) + 1 > POSTING_LIMIT:
+            break
+        kept.append(item)
+        size += len(item) + 1
+    return ";".join(sorted(kept, key=lambda item: int(item.split(":")[0])))
+
+
+def merged(lists: list[list[str]]) -> list[str]:
+    """Several tokens' "doc:positions" as one token's: each document's positions together
+    (unsorted: the reader's browser puts them in a set)."""
+    by_doc: defaultdict[str, list[str]] = defaultdict(list)
+    for places in lists:
+        for item in places:
+            doc, positions = item.split(":")
+            by_doc[doc].append(positions)
+    return [f"{doc}:{','.join(by_doc[doc])}" for doc in sorted(by_doc, key=int)]
+
+
+def entry(token: str, places: str) -> str:
+    """One token's line of a shard: its JSON member (tokens are letters, never quotes)."""
+    return f'"{token}":"{places}"'
+
+
+def table_bytes(lines: list[str]) -> bytes:
+    """A shard's JSON object from its members, already in sorted order."""
+    return ("{" + ",".join(lines) + "}").encode()
+
+
+def utf16(token: str) -> bytes:
+    """The order in which JavaScript compares strings (UTF-16 code units)."""
+    return token.encode("utf-16-be")
 
 
 def doc_record(doc: SearchDoc) -> dict:

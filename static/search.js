@@ -136,20 +136,41 @@
     return {groups, whole};
   }
 
-  /* Positions of a requirement's tokens: document -> Set of positions. */
-  function postings(requirement, shard) {
+  /* Positions of a requirement's tokens in the shards it needs: document -> Set of positions. */
+  function postings(requirement, shards) {
     const found = new Map();
-    const tokens = requirement.prefix ? Object.keys(shard).filter((t) => t.startsWith(requirement.text))
-      : (requirement.text in shard ? [requirement.text] : []);
-    for (const token of tokens) {
-      for (const entry of shard[token].split(";")) {  // "doc:position,position"
-        const [doc, positions] = entry.split(":");
-        const set = found.get(+doc) || new Set();
-        positions.split(",").forEach((p) => set.add(+p));
-        found.set(+doc, set);
+    for (const shard of shards) {
+      const tokens = requirement.prefix ? Object.keys(shard).filter((t) => t.startsWith(requirement.text))
+        : (requirement.text in shard ? [requirement.text] : []);
+      for (const token of tokens) {
+        for (const entry of shard[token].split(";")) {  // "doc:position,position"
+          const [doc, positions] = entry.split(":");
+          const set = found.get(+doc) || new Set();
+          positions.split(",").forEach((p) => set.add(+p));
+          found.set(+doc, set);
+        }
       }
     }
     return found;
+  }
+
+  /* The files a requirement's tokens are in: its hashed shard, or, when its key was split
+     into ranges of sorted tokens, the ranges it falls in (a lone key: its summary file). */
+  function filesOf(requirement, manifest) {
+    const key = shardKey(requirement.text).join("");
+    const split = manifest.split[key];
+    if (!split) return ["t" + shardOf(requirement.text, manifest.shards) + ".json"];
+    if (requirement.prefix && requirement.text === key) return ["r" + split.all + ".json"];
+    const range = (token) => {
+      let i = 0;
+      while (i + 1 < split.starts.length && split.starts[i + 1] <= token) i++;
+      return i;
+    };
+    const first = range(requirement.text);
+    const last = requirement.prefix ? range(requirement.text + "\uffff") : first;
+    const names = [];
+    for (let i = first; i <= last; i++) names.push("r" + (split.file + i) + ".json");
+    return names;
   }
 
   /* Where in one document the requirements stand side by side: their first positions. */
@@ -166,7 +187,7 @@
 
   // --- The page ------------------------------------------------------------------------------
 
-  window.KakehashiSearch = {tokenize, shardOf, parseQuery};
+  window.KakehashiSearch = {tokenize, shardOf, filesOf, parseQuery};
   const PAGE_SIZE = 10;
   const root = document.querySelector("[data-search]");
   if (!root) return;
@@ -197,8 +218,8 @@
     const manifest = await load("manifest.json");
     const {groups, whole} = parseQuery(query);
     if (!groups.length) return {results: [], query: {groups, whole}, manifest};
-    const shardOfRequirement = (r) => load("t" + shardOf(r.text, manifest.shards) + ".json");
-    const lookup = async (reqs) => Promise.all(reqs.map(async (r) => postings(r, await shardOfRequirement(r))));
+    const shardsOf = (r) => Promise.all(filesOf(r, manifest).map(load));
+    const lookup = async (reqs) => Promise.all(reqs.map(async (r) => postings(r, await shardsOf(r))));
     const groupLists = await Promise.all(groups.map(lookup));
     const wholeLists = await lookup(whole);
     const results = [];

@@ -104,7 +104,8 @@ def test_the_index_files_hold_each_token_in_its_shard():
                       (Passage("ref-a", SOURCE, "“OpenAI 赤字”. Fortune."),))
     files = write_index("ja", [doc], [source])
     manifest = json.loads(files["ja/search/data/manifest.json"])
-    assert manifest == {"version": 1, "shards": 1, "sections": 1, "sources": 1, "sourceChunk": 32}
+    assert manifest == {"version": 2, "shards": 1, "split": {}, "sections": 1, "sources": 1,
+                        "sourceChunk": 32}
     shard = json.loads(files["ja/search/data/t0.json"])
     heading, text = 1 << LAYER_BITS, 0  # the layers' first positions
     # "doc:positions": in the heading, then in the text (巨額 額の の赤 赤字), then after a gap

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import random
 import re
 import threading
 import tomllib
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_build
+from conftest import ROOT, run_build, write_project
+from kakehashi.search import SHARD_LIMIT
 from kakehashi.search_tokens import tokenize
 
 FLAGSHIP = ROOT / "content"
@@ -230,3 +232,69 @@ def test_the_javascript_tokenizer_agrees_with_the_python_one(page, site):
 def fetch(page, url: str) -> str:
     """A file of the site, fetched by the page."""
     return page.evaluate("url => fetch(url).then(r => r.text())", url)
+
+
+def generated_sections(count: int) -> dict[str, str]:
+    """A report larger than the flagship, where の starts thousands of pairs; one section's
+    title, 猫の手帖, is the only one with の (or 猫) in it."""
+    rng = random.Random(13)
+    words = ["事前学習", "計算資源", "赤字", "市場", "規模", "推論", "費用", "収益", "競争", "戦略",
+             "モデル", "データ", "スケーリング", "投資", "成長", "電力", "評価", "研究", "製品", "顧客"]
+    files = {}
+    for number in range(1, count + 1):
+        title = "猫の手帖" if number == count // 2 else f"第{number}節"
+        paragraphs = ["".join(f"{rng.choice(words)}の{rng.choice(words)}は{rng.choice(words)}である。"
+                              for _ in range(12)) for _ in range(12)]
+        files[f"sections/{number + 10:03d}-g{number}.ja.md"] = (
+            f'---\ntitle: "{title}"\n---\n\n## 概要{number}\n\n' + "\n\n".join(paragraphs) + "\n")
+        files[f"sections/{number + 10:03d}-g{number}.en.md"] = (
+            f'---\ntitle: "Part {number}"\n---\n\nThe text of part {number}.\n')
+    return files
+
+
+@pytest.fixture(scope="module")
+def generated_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """The generated report (120 sections), built and served at the root; its URL and folder."""
+    folder = tmp_path_factory.mktemp("generated")
+    content = write_project(folder / "content", generated_sections(120))
+    code, _, stderr = run_build(content, folder / "out")
+    assert code == 0, stderr
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 functools.partial(QuietHandler, directory=str(folder / "out")))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", folder / "out"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_no_postings_file_grows_past_the_limit(generated_site):
+    _, out = generated_site
+    data = out / "ja" / "search" / "data"
+    manifest = json.loads((data / "manifest.json").read_text("utf-8"))
+    assert "の" in manifest["split"]  # its pairs would have made one shard of hundreds of KB
+    postings = [path for path in data.iterdir() if path.name[0] in "tr"]
+    assert sum(path.stat().st_size for path in postings) > 10 * SHARD_LIMIT
+    assert all(path.stat().st_size <= SHARD_LIMIT for path in postings)
+
+
+@pytest.mark.parametrize("query", ["の", "猫の手帖", "猫", "の手", "手帖 の"])
+def test_a_very_common_character_is_found_within_the_budget(page, generated_site, query):
+    site, _ = generated_site
+    loaded: list[int] = []
+    page.on("response", lambda response: loaded.append(len(response.body()))
+            if "/search/data/" in response.url else None)
+    links = search(page, site, "ja", query)
+    assert links and links[0].split("#")[0] == f"{site}ja/g60/", (query, links[:3])
+    assert 0 < sum(loaded) <= SEARCH_BUDGET, (query, sum(loaded))
+
+
+@pytest.mark.parametrize("query", ["事前学習 スケーリング", "計算資源", "赤字の市場", "モデル"])
+def test_a_query_of_a_larger_report_loads_little(page, generated_site, query):
+    site, _ = generated_site
+    loaded: list[int] = []
+    page.on("response", lambda response: loaded.append(len(response.body()))
+            if "/search/data/" in response.url else None)
+    assert search(page, site, "ja", query), query
+    assert 0 < sum(loaded) <= SEARCH_BUDGET, (query, sum(loaded))
