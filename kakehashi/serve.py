@@ -82,12 +82,13 @@ def snapshot(folders: list[str], skipped: tuple[str, ...]) -> tuple[dict, bool]:
 
 
 def watch(folders: list[str], skipped: tuple[str, ...], rebuild: Callable[[], None],
-          stop: threading.Event) -> None:
+          stop: threading.Event, last: tuple) -> None:
     """Poll the folders until `stop`; after each burst of saves, call `rebuild` (in this thread).
 
-    The snapshot is taken just before the rebuild, so saves during it make one more.
+    `last` is the folders' snapshot the site was built from, taken before the first build,
+    so that a save made while it ran, or just after the server answers, is never missed.
+    Later snapshots are taken just before each rebuild, so saves during it make one more.
     """
-    last = snapshot(folders, skipped)
     if not last[1]:
         LOG.warning("serve: the watched folders hold more than %d files and folders; only "
                     "changes to the first %d are noticed", WATCH_LIMIT, WATCH_LIMIT)
@@ -244,6 +245,10 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> i
 def serve_site(builder: Builder, state: ServeState, sockets: list, options: BuildOptions,
                host: str, port: int) -> int:
     """The first build, then the server and the watcher until Ctrl-C."""
+    folders = [os.path.realpath(folder) for folder in
+               (options.content_dir, options.templates_dir, options.static_dir)]
+    skipped = (str(state.out_dir),)  # never our own output, wherever --out points
+    built_from = snapshot(folders, skipped)
     state.errors = builder.build()
     if not (state.out_dir / "index.html").is_file():
         print("serve: the first build failed, so there is nothing to serve yet; fix the errors "
@@ -256,11 +261,8 @@ def serve_site(builder: Builder, state: ServeState, sockets: list, options: Buil
         state.errors = builder.build()
         loop.add_callback(reload_browsers, state)
 
-    folders = [os.path.realpath(folder) for folder in
-               (options.content_dir, options.templates_dir, options.static_dir)]
-    skipped = (str(state.out_dir),)  # never our own output, wherever --out points
     stop = threading.Event()
-    watcher = threading.Thread(target=watch, args=(folders, skipped, rebuild, stop),
+    watcher = threading.Thread(target=watch, args=(folders, skipped, rebuild, stop, built_from),
                                name="kakehashi-watch", daemon=True)
     logging.getLogger("tornado").setLevel(logging.WARNING)
     logging.getLogger("tornado.access").setLevel(logging.ERROR)  # no line per request
