@@ -3,6 +3,8 @@ for the real-browser, server and PDF tests: Chromium, Playwright and `build.py s
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import http.client
 import os
 import shutil
@@ -10,10 +12,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -464,3 +469,25 @@ def live_server(tmp_path: Path):
         returncode, log = server.stop()
         assert returncode == 0, f"serve exited with {returncode} after SIGINT:\n{log}"
         assert "Traceback" not in log, log
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    """Static files, without a log line per request."""
+
+    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+        pass
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """A built site's folder served as static files on 127.0.0.1; its origin, with no slash."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 functools.partial(QuietHandler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

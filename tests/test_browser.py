@@ -8,18 +8,15 @@ policy when it is missing.
 
 from __future__ import annotations
 
-import functools
 import re
-import threading
 import tomllib
 import urllib.parse
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT, SITE_TOML, run_build, write_project
+from conftest import ROOT, SITE_TOML, run_build, serve_folder, write_project
 
 FLAGSHIP = ROOT / "content"
 LANGUAGES = ("ja", "en")
@@ -58,13 +55,6 @@ SECTIONS = {lang: flagship_sections(lang) for lang in LANGUAGES}
 SLUGS = [slug for slug, _ in SECTIONS["ja"]]
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    """Static files, without a log line per request."""
-
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
-        pass
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The flagship site, built once and served on 127.0.0.1; its root URL."""
@@ -73,14 +63,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> str:
     root = tmp_path_factory.mktemp("flagship")
     code, _, stderr = run_build(FLAGSHIP, root / base_path.strip("/"))
     assert code == 0, stderr
-    server = ThreadingHTTPServer(("127.0.0.1", 0),
-                                 functools.partial(QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}{base_path}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serve_folder(root) as origin:
+        yield f"{origin}{base_path}"
 
 
 @pytest.fixture

@@ -8,19 +8,16 @@ Python one here too, on the flagship's whole text.
 
 from __future__ import annotations
 
-import functools
 import json
 import random
 import re
-import threading
 import tomllib
 import urllib.parse
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_build, write_project
+from conftest import ROOT, run_build, serve_folder, write_project
 from kakehashi.search import SHARD_LIMIT
 from kakehashi.search_tokens import tokenize
 
@@ -64,13 +61,6 @@ AGREEMENT = ["事前学習の再評価", "デミス・ハサビスCEO", "ｷｬ�
              "companies boxes classes bus", "x-'s", "'s", "a--b", "テスト-test"]
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    """Static files, without a log line per request."""
-
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
-        pass
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The flagship site, built once and served on 127.0.0.1 under its sub-path; its root URL."""
@@ -80,14 +70,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> str:
     root = tmp_path_factory.mktemp("search")
     code, _, stderr = run_build(FLAGSHIP, root / base_path.strip("/"))
     assert code == 0, stderr
-    server = ThreadingHTTPServer(("127.0.0.1", 0),
-                                 functools.partial(QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}{base_path}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serve_folder(root) as origin:
+        yield f"{origin}{base_path}"
 
 
 @pytest.fixture
@@ -259,14 +243,8 @@ def generated_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]
     content = write_project(folder / "content", generated_sections(120))
     code, _, stderr = run_build(content, folder / "out")
     assert code == 0, stderr
-    server = ThreadingHTTPServer(("127.0.0.1", 0),
-                                 functools.partial(QuietHandler, directory=str(folder / "out")))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", folder / "out"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serve_folder(folder / "out") as origin:
+        yield f"{origin}/", folder / "out"
 
 
 def test_no_postings_file_grows_past_the_limit(generated_site):
