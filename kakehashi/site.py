@@ -32,7 +32,7 @@ from .pages import plan_site
 from .render import render_site
 from .search import index_search
 from .stages import (Site, align_sections, check_content, format_entries, load_bibliography_once,
-                     load_sections, render_sections, resolve_references)
+                     load_sections, render_sections, resolve_references, scan_sections)
 
 LOG = logging.getLogger("kakehashi")
 MARKER = ".kakehashi-output"
@@ -158,11 +158,12 @@ def load_site(config: SiteConfig, options: BuildOptions, diag: Diagnostics,
     bibliography = load_bibliography_once(config.bibliography_path, diag, reuse)
     if bibliography is None:
         return None
-    index, labels = resolve_references(report, bibliography, config, diag, reuse)
+    scans = scan_sections(report, diag, reuse)
+    index, labels = resolve_references(report, scans, bibliography, config, diag, reuse)
     assets = load_assets(options.content_dir, diag)
     check_content(report, assets, diag, reuse)
     entries = format_entries(bibliography, index, config, reuse)
-    rendered = render_sections(report, index, labels, entries, config, diag, reuse)
+    rendered = render_sections(report, scans, index, labels, entries, config, diag, reuse)
     alignments = align_sections(rendered, config, reuse)
     return Site(config, report, bibliography, index, entries, rendered, labels, assets, alignments)
 

@@ -19,8 +19,7 @@ from .align import Row, align_blocks
 from .assets import check_asset_references
 from .bibliography import Bibliography, FormattedEntry, entry_formatter, load_bibliography
 from .cache import Reuse, file_digest, fingerprint
-from .citations import (CitationIndex, CitationRef, resolve_citations, scan_citations,
-                        scan_references)
+from .citations import CitationIndex, CitationRef, resolve_citations, scan_references
 from .config import SiteConfig
 from .content import Report, Section, load_report, load_section
 from .crossrefs import Label, LabelIndex, resolve_crossrefs, scan_labels
@@ -74,12 +73,12 @@ def load_bibliography_once(path: Path, diag: Diagnostics, reuse: Reuse) -> Bibli
     return replay(loaded[path], diag)
 
 
-def resolve_references(report: Report, bibliography: Bibliography, config: SiteConfig,
-                       diag: Diagnostics, reuse: Reuse) -> tuple[CitationIndex, LabelIndex]:
-    """Every source numbered and every figure, table and heading label too; again only when
-    the report, the bibliography or site.toml changed, and then from each section's citations
-    and labels as scanned before, unless that section changed."""
-    scans = scan_sections(report, diag, reuse)
+def resolve_references(report: Report, scans: dict[Path, SectionScan], bibliography: Bibliography,
+                       config: SiteConfig, diag: Diagnostics,
+                       reuse: Reuse) -> tuple[CitationIndex, LabelIndex]:
+    """Every source numbered and every figure, table and heading label too, from each
+    section's scan (`scan_sections`); again only when the report, the bibliography or
+    site.toml changed."""
 
     def resolve(_) -> tuple[tuple[CitationIndex, LabelIndex], list[Diagnostic]]:
         own = Diagnostics()
@@ -152,9 +151,10 @@ def format_entries(bibliography: Bibliography, index: CitationIndex, config: Sit
     return reuse.values("entries", list(config.language_codes), key, format_all)
 
 
-def render_sections(report: Report, index: CitationIndex, labels: LabelIndex,
-                    entries: dict[str, dict[str, FormattedEntry]], config: SiteConfig,
-                    diag: Diagnostics, reuse: Reuse) -> dict[tuple[str, str], RenderedSection]:
+def render_sections(report: Report, scans: dict[Path, SectionScan], index: CitationIndex,
+                    labels: LabelIndex, entries: dict[str, dict[str, FormattedEntry]],
+                    config: SiteConfig, diag: Diagnostics,
+                    reuse: Reuse) -> dict[tuple[str, str], RenderedSection]:
     """Each section's Markdown in its language, with its print version.
 
     A section's key holds its file and, for each label it cites, the key, number and
@@ -166,7 +166,8 @@ def render_sections(report: Report, index: CitationIndex, labels: LabelIndex,
     style = config.citation_style
     # whatever else the index holds (the cross-references are read through `labels`)
     rest = dataclasses.replace(index, numbers={}, labels={}, cited=(), crossrefs=())
-    cites = section_labels(report, reuse) if reuse.active else {}
+    cites = {path: tuple(dict.fromkeys(ref.label for ref in scan.references if not ref.crossref))
+             for path, scan in scans.items()}  # the citation labels each section writes
 
     def key(slot: tuple[str, str]) -> str:
         section, code = sections[slot], slot[1]
@@ -221,17 +222,6 @@ def align_sections(rendered: dict[tuple[str, str], RenderedSection], config: Sit
                                  rendered[slot].blocks),
         lambda missing: [align_blocks(rendered[slug, original].blocks, rendered[slug, code].blocks)
                          for slug, code in missing])
-
-
-def section_labels(report: Report, reuse: Reuse) -> dict[Path, tuple[str, ...]]:
-    """The citation labels each section file writes, for the keys of its rendering."""
-    def scan(section: Section) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(ref.label for ref in scan_citations(section, Diagnostics())))
-
-    by_path = {section.path: section for section in report.sections}
-    return reuse.values("labels", list(by_path),
-                        lambda path: fingerprint("labels", by_path[path]),
-                        lambda missing: [scan(by_path[path]) for path in missing])
 
 
 def replay(value: tuple, diag: Diagnostics):
