@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 import urllib.parse
 from html.parser import HTMLParser
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SITE_TOML, write_project
+from conftest import ROOT, SITE_TOML, serve_folder, write_project
 from kakehashi.align import Row, align_blocks
 from kakehashi.site import BuildOptions, build
-from test_browser import DESKTOP, PHONE, QuietHandler, new_page  # noqa: F401 (a fixture)
+from test_browser import DESKTOP, PHONE, new_page  # noqa: F401 (a fixture)
 
 FLAGSHIP = ROOT / "content"
 HEADING = re.compile(r"h[1-6]$")
@@ -313,14 +311,8 @@ def flagship_site(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The flagship site served on 127.0.0.1 under its base path; its root URL."""
     root = tmp_path_factory.mktemp("parallel-flagship")
     built_site(FLAGSHIP, root / "kakehashi")
-    server = ThreadingHTTPServer(("127.0.0.1", 0),
-                                 functools.partial(QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/kakehashi/"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serve_folder(root) as origin:
+        yield f"{origin}/kakehashi/"
 
 
 CELLS = """() => [...document.querySelectorAll('.parallel-row')].map(row => [...row.children]
