@@ -25,6 +25,7 @@ HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 UP_TO_ROOT = "../../../"  # from /LANG/parallel/SLUG/ to the site's root
 STASH = re.compile("\x02wzxhzdk:\\d+\x03")  # Python-Markdown's placeholders for raw HTML
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.'’][A-Za-z0-9]+)*")
+NAME_LETTER = re.compile(r"[A-Z0-9]")  # after a word's first letter, the mark of a name
 WIDE = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 # Characters of English (spaces left out) per Japanese character for the same sense: the
 # median of the flagship report's 70 paired paragraphs is 1.99 (total 2.0; range 1.5–2.6).
@@ -121,7 +122,7 @@ def latin_names(text: str, language: str) -> set[str]:
     names = set()
     for match in LATIN.finditer(text):
         word = match[0]
-        if language in ("ja", "zh", "ko") or any(c.isupper() or c.isdigit() for c in word[1:]):
+        if language in ("ja", "zh", "ko") or NAME_LETTER.search(word, 1):
             names.add(word.lower())
         elif word[0].isupper() and len(word) > 2 and not sentence_start(text, match.start()):
             names.add(word.lower())

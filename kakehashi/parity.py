@@ -54,6 +54,7 @@ HEADING_LINE = re.compile(r"[ \t]{0,3}#{1,6}(?:[ \t]|$)")
 COMMENT_LINE = re.compile(r"^\s{0,3}<!--.*-->\s*$")
 ITEM_LINE = re.compile(r"[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+|\[\^[^\]]+\]:)")
 NUMBER = re.compile(NUM)
+DIGIT = re.compile(r"\d")
 LETTERS_BEFORE = re.compile(r"([A-Za-z]+)-?$")
 LETTER = re.compile(r"[A-Za-z]")
 ALLOWED_SUFFIX = re.compile(r"(?:s|st|nd|rd|th|x)\b")
@@ -182,7 +183,10 @@ def pair_blocks(source: list[Block],
 
 def extract_figures(text: str, language: str) -> list[Figure]:
     """The figures of a Japanese ("ja") or English ("en") text, in reading order."""
-    work = mask_names(mask_non_prose(text))
+    work = mask_non_prose(text)
+    if language == "ja" and not DIGIT.search(work):
+        return []  # every Japanese rule reads digits
+    work = mask_names(work)
     found: list[Figure] = []
     for pattern, read in JA_RULES if language == "ja" else EN_RULES:
         for match in pattern.finditer(work):
@@ -225,11 +229,24 @@ def format_value(value: Value) -> str:
 
 def mask_non_prose(text: str) -> str:
     """Unify widths; blank out citations, code, links, URLs, tags and the block's marker."""
-    text = "".join(narrow if len(narrow := unicodedata.normalize("NFKC", char)) == 1 else char
-                   for char in text)
+    text = text if text.isascii() else text.translate(NARROW)
     for pattern in (MATH, CITATION, NOT_PROSE, BLOCK_MARKER):  # maths, like code, is no prose
         text = pattern.sub(lambda m: MASK * len(m[0]), text)
     return text
+
+
+class NarrowTable(dict):
+    """`str.translate`'s table of each character's NFKC form where that is one character
+    (ｷｬｯｼｭ → キャッシュ, ５ → 5), filled in as characters are first met."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        narrow = unicodedata.normalize("NFKC", char)
+        self[code] = value = narrow if len(narrow) == 1 else char
+        return value
+
+
+NARROW = NarrowTable()
 
 
 def mask_names(text: str) -> str:
