@@ -27,10 +27,11 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# Kakehashi's own modules compiled once, so that no command compiles them again each time it
-# starts, even where PYTHONDONTWRITEBYTECODE is set (the installed packages are compiled by pip).
-$(VENV)/.compiled: $(VENV)/.installed $(wildcard kakehashi/*.py)
+# Kakehashi's own modules and templates compiled once, so that no command compiles them again
+# each time it starts, even where PYTHONDONTWRITEBYTECODE is set (pip compiles the libraries).
+$(VENV)/.compiled: $(VENV)/.installed $(wildcard kakehashi/*.py templates/*.*)
 	$(PY) -m compileall -q kakehashi
+	$(PY) -c 'import kakehashi.render as r, kakehashi.site as s; r.compile_templates(s.resource_dir("templates"))'
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt

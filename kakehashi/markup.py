@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as etree
 
-import latex2mathml.converter
 from markdown.blockprocessors import BlockProcessor
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
@@ -69,6 +68,7 @@ def latex_to_mathml(latex: str, display: bool) -> str:
             raise MathError("a } closes nothing")
     if depth:
         raise MathError("a { is never closed")
+    import latex2mathml.converter  # noqa: PLC0415 - loaded by the reports that have maths
     try:
         mathml = latex2mathml.converter.convert(latex.strip(), display="block" if display else "inline")
     except Exception as exc:  # the library raises many kinds; each becomes one message

@@ -130,3 +130,30 @@ def test_navigation_limit_must_be_a_count(tmp_path, value, message):
     code, _, stderr = run_build(content, tmp_path / "out")
     assert code == 1
     assert f"site.toml:3: error: {message}" in stderr
+
+
+def test_compiled_templates_are_compiled_again_when_damaged_changed_or_unwritable(tmp_path):
+    """The compiled templates' folder is only a saving: a damaged file, an edited template
+    and a folder that cannot be written all render what the template says now."""
+    from kakehashi.render import CompiledTemplates, make_environment
+
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "page.html").write_text("<p>{{ word }}</p>\n", "utf-8")
+    folder = tmp_path / "compiled"
+
+    def render(cache_folder) -> str:
+        env = make_environment(templates)
+        env.bytecode_cache = CompiledTemplates(cache_folder)
+        return env.get_template("page.html").render(word="one")
+
+    assert render(folder) == "<p>one</p>\n"
+    [compiled] = list(folder.iterdir())
+    assert render(folder) == "<p>one</p>\n"  # read back
+    compiled.write_bytes(compiled.read_bytes()[:20] + b"\xff" * 40)  # damaged
+    assert render(folder) == "<p>one</p>\n"
+    (templates / "page.html").write_text("<p>{{ word }}!</p>\n", "utf-8")  # edited
+    assert render(folder) == "<p>one!</p>\n"
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder", "utf-8")
+    assert render(blocked / "compiled") == "<p>one!</p>\n"  # cannot be made: compiled each time
