@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import partial
 from pathlib import Path
@@ -30,6 +31,7 @@ from .workers import parallel_map
 
 NEIGHBOURS = 5  # sections shown before and after the current one in a long report's navigation
 LARGE_PAGES = {"print.html": 2, "bibliography.html": 1}  # rendered first, one per worker in turn
+PAGES_PER_BATCH = 600  # pages rendered before they are written (about 10 MB at 1,000 sections)
 # Compiled templates, beside the compiled modules: kept by each template's source checksum
 COMPILED_TEMPLATES = Path(__file__).resolve().parent / "__pycache__" / "templates"
 
@@ -226,8 +228,10 @@ def render_page(env: Environment, page: Page, shared: Shared,
     return env.get_template(page.template).render(context)
 
 
-def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse) -> dict[str, bytes]:
-    """Every page's bytes, keyed by its path in the output folder."""
+def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse,
+                emit: Callable[[dict[str, bytes]], None]) -> None:
+    """Every page's bytes, keyed by its path in the output folder, handed to `emit` a batch
+    at a time (`PAGES_PER_BATCH`), so that a large report's pages are never all in memory."""
     config = plan.config
     env = make_environment(templates_dir)
     shared = Shared(config, load_ui_strings(templates_dir, config.language_codes), plan.reports,
@@ -243,10 +247,8 @@ def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse) -> dict[str, 
     def render(path: str) -> bytes:
         return render_page(env, pages[path], shared, views[path], lists.get(path)).encode("utf-8")
 
-    def render_all(missing: list[str]) -> list[bytes]:
-        largest_first = sorted(missing, key=lambda path: LARGE_PAGES.get(pages[path].template, 0),
-                               reverse=True)
-        rendered = dict(zip(largest_first, parallel_map(render, largest_first)))
-        return [rendered[path] for path in missing]
-
-    return reuse.values("pages", list(pages), key, render_all)
+    # the largest first, dealt out one per worker in turn
+    paths = sorted(pages, key=lambda path: LARGE_PAGES.get(pages[path].template, 0), reverse=True)
+    for first in range(0, len(paths), PAGES_PER_BATCH):
+        batch = paths[first:first + PAGES_PER_BATCH]
+        emit(reuse.values("pages", batch, key, lambda missing: parallel_map(render, missing)))

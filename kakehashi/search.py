@@ -36,6 +36,7 @@ import json
 import math
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .bibliography import FormattedEntry
@@ -158,8 +159,10 @@ def make_doc(title: str, url: str, passages: tuple[Passage, ...],
                      {token: ",".join(places) for token, places in postings.items()}, size)
 
 
-def index_search(site: Site, plan: SitePlan, reuse: Reuse) -> dict[str, bytes]:
-    """Every language's search files, keyed by their path in the output folder.
+def index_search(site: Site, plan: SitePlan, reuse: Reuse,
+                 emit: Callable[[dict[str, bytes]], None]) -> None:
+    """Every language's search files, keyed by their path in the output folder, handed to
+    `emit` a language at a time.
 
     The languages are indexed side by side for a large report, each by one process that
     sends back only its files: sending the documents back cost more than it saved.
@@ -188,7 +191,8 @@ def index_search(site: Site, plan: SitePlan, reuse: Reuse) -> dict[str, bytes]:
                for chapter in chapters[code])
     languages = reuse.values("search", codes, key, lambda missing: parallel_map(
         index, missing, cost=size // HTML_PER_ITEM))
-    return {name: data for code in codes for name, data in languages[code].items()}
+    for code in codes:
+        emit(languages[code])
 
 
 @contextlib.contextmanager

@@ -2,9 +2,10 @@
 
 `build(options)` names the stages in order; `stages.py` holds those before planning, each
 reusing what an earlier build computed (serve's `BuildCache` in memory, or build's cache
-folder, `cache.py`) and running in parallel for large reports. Everything is gathered in
-memory before anything is written; `write_site` writes into a temporary folder and swaps it
-into place only when complete, so a failed build leaves the previous output untouched.
+folder, `cache.py`) and running in parallel for large reports. The pages are then made a
+part at a time and each part written as it is made (`SiteOutput`), into a temporary folder
+swapped into place only when the site is complete, so the whole site is never held in
+memory and a failed build leaves the previous output untouched.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from .bibliography import Bibliography, load_bibliography
 from .cache import DiskCache, Reuse
 from .config import SiteConfig, load_config
 from .diagnostics import Diagnostics, Silence, configured_silences, display_path, inline_silences
-from .pages import plan_site
+from .pages import SitePlan, plan_site
 from .render import render_site
 from .search import index_search
 from .stages import (Site, align_sections, check_content, format_entries, load_bibliography_once,
@@ -115,13 +117,14 @@ class BuildResult:
     """What a build did."""
 
     diagnostics: Diagnostics  # every problem found
-    files: dict[str, bytes]  # output path -> bytes, written unless write=False; {} on failure
+    files: dict[str, bytes]  # output path -> bytes with write=False (else {}: they are on disk)
     seconds: float  # wall time
     site: Site | None  # the stages' output, None when loading failed
 
 
 def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = None) -> BuildResult:
-    """Build the site: every stage in order, then one atomic write."""
+    """Build the site: every stage in order, each page written as soon as it is made, and
+    the new site put in place of the old one in one step."""
     started = time.perf_counter()
     disk = DiskCache.beside(options.out_dir) if write and options.cache else None
     reuse = Reuse(cache, disk)  # serve's memory, build's cache folder, or nothing to reuse
@@ -132,23 +135,37 @@ def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = 
     if site is None or (write and diag.failed(options.strict)):  # check goes on: it lists all
         return BuildResult(diag, {}, time.perf_counter() - started, site)
     plan = plan_site(site, options.pdf_links)
-    files = (render_site(plan, options.templates_dir, reuse) | index_search(site, plan, reuse)
-             | site.assets | static_files(options))
+    files: dict[str, bytes] = {}  # the site in memory, for check and pdf (write=False)
+    if not write:
+        make_files(site, plan, options, reuse, files.update)
+        return BuildResult(diag, files, time.perf_counter() - started, site)
+    check_output_dir(options, diag)
+    if diag.failed(options.strict):
+        return BuildResult(diag, {}, time.perf_counter() - started, site)
+    with SiteOutput(options, diag, spare=options.cache or cache is not None) as output:
+        if not output.failed:
+            make_files(site, plan, options, reuse, output.add)
+            output.commit()
     if cache is not None:
         cache.pages_rendered = reuse.made.get("pages", 0)
         cache.prune()  # a section or page that is gone must not stay in serve's memory
-    if write:
-        check_output_dir(options, diag)
-        if not diag.failed(options.strict):
-            write_site(files, options, diag, spare=options.cache or cache is not None)
-        if diag.failed(options.strict):
-            return BuildResult(diag, {}, time.perf_counter() - started, site)
-        reuse.save()
+    if diag.failed(options.strict):
+        return BuildResult(diag, {}, time.perf_counter() - started, site)
+    reuse.save()
     seconds = time.perf_counter() - started
-    if write:
-        LOG.info("Built %d pages in %.2f s (%d rendered)", len(plan.pages), seconds,
-                 reuse.made.get("pages", 0))
-    return BuildResult(diag, files, seconds, site)
+    LOG.info("Built %d pages in %.2f s (%d rendered)", len(plan.pages), seconds,
+             reuse.made.get("pages", 0))
+    return BuildResult(diag, {}, seconds, site)
+
+
+def make_files(site: Site, plan: SitePlan, options: BuildOptions, reuse: Reuse,
+               emit: Callable[[dict[str, bytes]], None]) -> None:
+    """Every output file, handed to `emit` a part at a time: the pages, the search index,
+    the content's files and the static ones."""
+    render_site(plan, options.templates_dir, reuse, emit)
+    index_search(site, plan, reuse, emit)
+    emit(site.assets)
+    emit(static_files(options))
 
 
 def load_site(config: SiteConfig, options: BuildOptions, diag: Diagnostics,
@@ -229,68 +246,133 @@ def check_output_dir(options: BuildOptions, diag: Diagnostics) -> None:
 
 def write_site(files: dict[str, bytes], options: BuildOptions, diag: Diagnostics,
                spare: bool = False) -> None:
-    """Write every file into a temporary folder, then swap it into place atomically.
+    """Write a site made in memory (the pdf command's) into the output folder, atomically."""
+    with SiteOutput(options, diag, spare) as output:
+        output.add(files)
+        output.commit()
 
-    At every moment the output folder holds the complete previous site or the complete new
-    one; what an interrupted build left beside it is removed (or put back) by the next.
-    With `spare`, the site before is kept beside the output (`.OUT.spare`) rather than
-    deleted, and the next build brings that copy up to date instead of writing every file
-    and folder again: a one-section edit rewrites a few files, not thousands.
+
+class SiteOutput:
+    """The output folder as a build fills it: each file written as soon as it is made.
+
+    The files go into a temporary folder beside the output, swapped into place by `commit`
+    only when the site is complete; without a commit (a failed or interrupted build) the
+    output is left as it was. At every moment the output folder holds the complete previous
+    site or the complete new one; what a killed build left beside it is removed (or put
+    back) by the next. With `spare`, the site before is kept beside the output
+    (`.OUT.spare`) rather than deleted, and the next build brings that copy up to date: a
+    file is written only where its bytes differ, the files the site no longer has are
+    removed, so a one-section edit rewrites a few files, not thousands, and nothing in the
+    copy is trusted. A file that cannot be written is one message; the build then fails.
     """
-    out = options.out_dir.expanduser().resolve()
-    temporary = out.parent / f".{out.name}.building-{os.getpid()}"
-    kept = out.parent / f".{out.name}.spare"
+
+    def __init__(self, options: BuildOptions, diag: Diagnostics, spare: bool = False) -> None:
+        self.options, self.diag = options, diag
+        self.out = options.out_dir.expanduser().resolve()
+        self.temporary = self.out.parent / f".{self.out.name}.building-{os.getpid()}"
+        self.kept = self.out.parent / f".{self.out.name}.spare"
+        self.spare = spare
+        self.updating = False  # the temporary folder is the spare copy, being brought up to date
+        self.failed = False  # a problem was reported: nothing more is written
+        self.names: set[str] = set()  # every file of the new site
+        self.lock = contextlib.ExitStack()
+
+    def __enter__(self) -> SiteOutput:
+        try:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            self.lock.enter_context(output_lock(self.out))
+            recover_interrupted(self.out)
+            shutil.rmtree(self.temporary, ignore_errors=True)
+            ours = (self.kept / MARKER).is_file()
+            self.spare = self.spare and (ours or not self.kept.exists())  # never a folder of the user's
+            if self.spare and ours:
+                self.kept.rename(self.temporary)  # a kill from here on leaves a folder the next build removes
+                self.updating = True
+            else:
+                if ours:
+                    shutil.rmtree(self.kept, ignore_errors=True)  # --no-cache: no copy is kept
+                self.temporary.mkdir()
+        except TimeoutError:
+            self.failed = True
+            self.diag.error(self.options.out_dir, None, None, "another Kakehashi build has been "
+                            f"writing into this folder for {LOCK_WAIT_SECONDS} s; wait for it to "
+                            "finish (nothing was changed)", "output.busy")
+        except OSError as exc:
+            self.report(exc)
+        return self
+
+    def add(self, files: dict[str, bytes]) -> None:
+        """Write these files of the new site (nothing, once a file could not be written)."""
+        if self.failed:
+            return
+        try:
+            for relative, data in files.items():
+                self.names.add(relative)
+                path = self.temporary / relative
+                if self.updating and same_file(path, data):
+                    continue
+                if self.updating:
+                    clear_way(self.temporary, path)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+        except OSError as exc:
+            self.report(exc)
+
+    def commit(self) -> None:
+        """Put the new site in place of the old one: what was added is the whole site."""
+        if self.failed:
+            return
+        try:
+            if self.updating:
+                remove_others(self.temporary, self.names)
+            swap_in(self.temporary, self.out, self.kept if self.spare else None)
+        except OSError as exc:
+            self.report(exc)
+
+    def __exit__(self, *_) -> None:
+        shutil.rmtree(self.temporary, ignore_errors=True)  # gone after a commit: swapped in
+        self.lock.close()
+
+    def report(self, exc: OSError) -> None:
+        """The one message for a folder or file that cannot be written."""
+        self.failed = True
+        where = display_path(exc.filename) if exc.filename else display_path(self.out)
+        self.diag.error(self.options.out_dir, None, None, "cannot write the site: "
+                        f"{exc.strerror or exc} ({where}); the previous site is unchanged",
+                        "output.unwritable")
+
+
+def same_file(path: Path, data: bytes) -> bool:
+    """Whether `path` is a plain file holding exactly `data`."""
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with output_lock(out):
-            recover_interrupted(out)
-            shutil.rmtree(temporary, ignore_errors=True)
-            ours = (kept / MARKER).is_file()
-            spare = spare and (ours or not kept.exists())  # never a folder of the user's
-            try:
-                if spare and ours:
-                    kept.rename(temporary)  # a kill from here on leaves a folder the next build removes
-                    update_tree(temporary, files)
-                else:
-                    if ours:
-                        shutil.rmtree(kept, ignore_errors=True)  # --no-cache: no copy is kept
-                    for relative, data in sorted(files.items()):
-                        path = temporary / relative
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        path.write_bytes(data)
-                swap_in(temporary, out, kept if spare else None)
-            finally:
-                shutil.rmtree(temporary, ignore_errors=True)
-    except TimeoutError:
-        diag.error(options.out_dir, None, None, "another Kakehashi build has been writing into "
-                   f"this folder for {LOCK_WAIT_SECONDS} s; wait for it to finish (nothing was "
-                   "changed)", "output.busy")
-    except OSError as exc:
-        where = display_path(exc.filename) if exc.filename else display_path(out)
-        diag.error(options.out_dir, None, None, f"cannot write the site: {exc.strerror or exc} "
-                   f"({where}); the previous site is unchanged", "output.unwritable")
+        return (not path.is_symlink() and path.stat().st_size == len(data)
+                and path.read_bytes() == data)
+    except OSError:
+        return False
 
 
-def update_tree(folder: Path, files: dict[str, bytes]) -> None:
-    """Make `folder`, an earlier site, hold exactly `files`: what differs is written, the
-    rest removed. Each file is compared by its bytes, so nothing in the folder is trusted."""
-    folders = {parent.as_posix() for name in files for parent in Path(name).parents}
+def clear_way(folder: Path, path: Path) -> None:
+    """Make room in an earlier site for the file `path`: a folder or link in its place, or a
+    file in place of one of its folders, is removed."""
+    for parent in reversed(path.relative_to(folder).parents[:-1]):
+        if (folder / parent).is_file() or (folder / parent).is_symlink():
+            (folder / parent).unlink()
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def remove_others(folder: Path, names: set[str]) -> None:
+    """Remove from an earlier site every file and folder the new one does not have."""
+    folders = {parent.as_posix() for name in names for parent in Path(name).parents}
     for path in sorted(folder.rglob("*"), reverse=True):  # a folder's files before the folder
         relative = path.relative_to(folder).as_posix()
         if path.is_dir() and not path.is_symlink():
             if relative not in folders:
-                path.rmdir()
-        elif relative not in files:
+                shutil.rmtree(path)
+        elif relative not in names:
             path.unlink()
-    for relative, data in sorted(files.items()):
-        path = folder / relative
-        try:
-            same = path.stat().st_size == len(data) and path.read_bytes() == data
-        except OSError:
-            same = False
-        if not same:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
 
 
 def swap_in(temporary: Path, out: Path, spare: Path | None = None) -> None:
