@@ -31,6 +31,7 @@ from .workers import parallel_map
 
 NEIGHBOURS = 5  # sections shown before and after the current one in a long report's navigation
 LARGE_PAGES = {"print.html": 2, "bibliography.html": 1}  # rendered first, one per worker in turn
+LIST_PAGES = ("bibliography.html", "print.html")  # the pages with lists of entries
 PAGES_PER_BATCH = 600  # pages rendered before they are written (about 10 MB at 1,000 sections)
 # Compiled templates, beside the compiled modules: kept by each template's source checksum
 COMPILED_TEMPLATES = Path(__file__).resolve().parent / "__pycache__" / "templates"
@@ -190,24 +191,25 @@ def bibliography_lists(env: Environment, plan: SitePlan, shared: Shared,
     """The bibliography and print pages' lists of entries with their back-links, by output
     path: rendered again only when an entry or a back-link changed, not with every edit of a
     section (at 2,000 entries they are most of the print page's cost)."""
-    pages = {page.output_path: page for page in plan.pages
-             if page.template in ("bibliography.html", "print.html")}
+    pages = {page.output_path: page for page in plan.pages if page.template in LIST_PAGES}
 
     def key(path: str) -> str:
         page = pages[path]
         return fingerprint("bibliography-lists", shared.templates, shared.config, page.url,
                            page.lang, page.template, page.content.cited, page.content.uncited)
 
-    def render(path: str) -> str:
-        page = pages[path]
-        module = env.get_template("bibliography_entries.html").make_module(
-            {"ui": shared.ui[page.lang], "lang": page.lang, "config": shared.config,
-             "href": page.href})
-        return str(module.bibliography_lists(page.content.cited, page.content.uncited,
-                                             print_page=page.template == "print.html"))
     made = reuse.values("bibliography-lists", list(pages), key,
-                        lambda missing: [render(path) for path in missing])
+                        lambda missing: [render_lists(env, pages[path], shared) for path in missing])
     return {path: Markup(html) for path, html in made.items()}
+
+
+def render_lists(env: Environment, page: Page, shared: Shared) -> str:
+    """The lists of entries of the bibliography or the print page `page`."""
+    module = env.get_template("bibliography_entries.html").make_module(
+        {"ui": shared.ui[page.lang], "lang": page.lang, "config": shared.config,
+         "href": page.href})
+    return str(module.bibliography_lists(page.content.cited, page.content.uncited,
+                                         print_page=page.template == "print.html"))
 
 
 def render_page(env: Environment, page: Page, shared: Shared,
@@ -231,13 +233,16 @@ def render_page(env: Environment, page: Page, shared: Shared,
 def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse,
                 emit: Callable[[dict[str, bytes]], None]) -> None:
     """Every page's bytes, keyed by its path in the output folder, handed to `emit` a batch
-    at a time (`PAGES_PER_BATCH`), so that a large report's pages are never all in memory."""
+    at a time (`PAGES_PER_BATCH`), so that a large report's pages are never all in memory;
+    for a large report, worker processes render them (the print page's making alone would
+    add a quarter to this process's memory)."""
     config = plan.config
     env = make_environment(templates_dir)
     shared = Shared(config, load_ui_strings(templates_dir, config.language_codes), plan.reports,
                     templates_digest(templates_dir))
     views = navigation_views(env, plan, shared, reuse)
-    lists = bibliography_lists(env, plan, shared, reuse)
+    # Kept for the next build when it can reuse them; else made by the worker of their page.
+    lists = bibliography_lists(env, plan, shared, reuse) if reuse.active else {}
     pages = {page.output_path: page for page in plan.pages}
     everywhere = fingerprint(shared) if reuse.active else ""
 
@@ -245,10 +250,15 @@ def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse,
         return fingerprint(everywhere, pages[path], views[path])
 
     def render(path: str) -> bytes:
-        return render_page(env, pages[path], shared, views[path], lists.get(path)).encode("utf-8")
+        page = pages[path]
+        page_lists = lists.get(path)
+        if page_lists is None and page.template in LIST_PAGES:
+            page_lists = Markup(render_lists(env, page, shared))
+        return render_page(env, page, shared, views[path], page_lists).encode("utf-8")
 
     # the largest first, dealt out one per worker in turn
     paths = sorted(pages, key=lambda path: LARGE_PAGES.get(pages[path].template, 0), reverse=True)
     for first in range(0, len(paths), PAGES_PER_BATCH):
         batch = paths[first:first + PAGES_PER_BATCH]
-        emit(reuse.values("pages", batch, key, lambda missing: parallel_map(render, missing)))
+        emit(reuse.values("pages", batch, key,
+                          lambda missing: parallel_map(render, missing, only_collect=True)))

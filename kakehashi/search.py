@@ -164,8 +164,9 @@ def index_search(site: Site, plan: SitePlan, reuse: Reuse,
     """Every language's search files, keyed by their path in the output folder, handed to
     `emit` a language at a time.
 
-    The languages are indexed side by side for a large report, each by one process that
-    sends back only its files: sending the documents back cost more than it saved.
+    The languages are indexed side by side for a large report, each by a process of its
+    own that sends back only its files (sending the documents back cost more than it saved),
+    so that the index's many small objects are never in the memory of the build's process.
     """
     codes = list(plan.config.language_codes)
     chapters = {code: [chapter for chapter in plan.chapters[code] if chapter.translated]
@@ -190,7 +191,7 @@ def index_search(site: Site, plan: SitePlan, reuse: Reuse,
     size = sum(len(site.rendered[chapter.slug, code].html) for code in codes
                for chapter in chapters[code])
     languages = reuse.values("search", codes, key, lambda missing: parallel_map(
-        index, missing, cost=size // HTML_PER_ITEM))
+        index, missing, cost=size // HTML_PER_ITEM, only_collect=True))
     for code in codes:
         emit(languages[code])
 

@@ -34,12 +34,14 @@ def worker_count(items: int) -> int:
 
 
 def parallel_map(function: Callable[[ITEM], RESULT], items: Sequence[ITEM],
-                 cost: int | None = None) -> list[RESULT]:
+                 cost: int | None = None, only_collect: bool = False) -> list[RESULT]:
     """`[function(item) for item in items]`, shared among worker processes when it pays.
 
     The items are dealt out in turn, so a caller that puts the largest first spreads them
     over the workers, each doing its large ones before its results pile up. `cost` is the
-    work in items' worth when the items are few and large (languages).
+    work in items' worth when the items are few and large (languages). With `only_collect`,
+    this process does no share itself, when the work would need much more memory than its
+    results (the search index): each worker needs it only for its own share.
     """
     workers = min(len(items), worker_count(len(items) if cost is None else cost))
     if workers == 1:
@@ -48,10 +50,11 @@ def parallel_map(function: Callable[[ITEM], RESULT], items: Sequence[ITEM],
     children: list[list[int]] = []  # [pid, pipe], emptied once the worker is reaped
     release_free_memory()  # each worker starts as big as this process is
     try:
-        for share in shares[1:]:
+        ours = [] if only_collect else shares[0]
+        for share in shares if only_collect else shares[1:]:
             children.append(start_worker(function, share))
-        done = [[function(item) for item in shares[0]]]
-        for child, share in zip(children, shares[1:]):
+        done = [] if only_collect else [[function(item) for item in ours]]
+        for child, share in zip(children, shares if only_collect else shares[1:]):
             done.append(collect(child) or [function(item) for item in share])
     finally:
         for child in children:

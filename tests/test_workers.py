@@ -49,6 +49,20 @@ def test_results_come_back_in_order_from_several_processes():
 
 
 @pytest.mark.skipif(not FORKING, reason="needs fork and two processors")
+def test_a_collecting_process_does_no_share_itself():
+    printed = in_fresh_process(
+        "import os\nfrom kakehashi import workers\nworkers.ITEMS_PER_WORKER = 1\n"
+        "results = workers.parallel_map(lambda n: (n * n, os.getpid()), list(range(99)),\n"
+        "                               only_collect=True)\n"
+        "assert [square for square, _ in results] == [n * n for n in range(99)]\n"
+        "pids = {pid for _, pid in results}\n"
+        "assert os.getpid() not in pids\n"
+        "print(len(pids), workers.worker_count(99))\n")
+    processes, expected = map(int, printed.split())
+    assert processes == expected > 1
+
+
+@pytest.mark.skipif(not FORKING, reason="needs fork and two processors")
 def test_a_failed_worker_share_is_done_by_this_process(many_workers):
     parent = os.getpid()
 
