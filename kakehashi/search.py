@@ -85,7 +85,9 @@ class SearchDoc:
     url: str  # its site URL, e.g. "/ja/finances/" or "/ja/bibliography/#ref-key"
     passages: tuple[Passage, ...]
     starts: tuple[int, ...]  # each passage's first position (its layer's bits included)
-    postings: dict[str, str]  # token -> its positions in the document, "3,17,1048576"
+    # Each token with its positions in the document, a line each: b"token\t3,17,1048576\n".
+    # One string, not a dict of two per token: a language's 1,000 sections have 800,000.
+    postings: bytes
     size: int  # how many tokens the passages have (for the number of shards)
 
 
@@ -155,8 +157,8 @@ def make_doc(title: str, url: str, passages: tuple[Passage, ...],
         if texts:
             size += len(texts)
             following[layer] = max(positions[-2:]) + 2 - (layer << LAYER_BITS)  # a gap after it
-    return SearchDoc(title, url, passages, tuple(starts),
-                     {token: ",".join(places) for token, places in postings.items()}, size)
+    lines = "".join(f"{token}\t{','.join(places)}\n" for token, places in postings.items())
+    return SearchDoc(title, url, passages, tuple(starts), lines.encode(), size)
 
 
 def index_search(site: Site, plan: SitePlan, reuse: Reuse,
@@ -235,14 +237,9 @@ def section_docs(chapters: list[Chapter], rendered: dict[tuple[str, str], Render
 def write_index(code: str, sections: list[SearchDoc], sources: list[SearchDoc]) -> dict[str, bytes]:
     """One language's files: the manifest, the shards of postings, the passages' texts."""
     folder = f"{code}/search/data/"
-    docs = [*sections, *sources]
-    lists: dict[str, list[str]] = defaultdict(list)  # token -> "doc:positions" of each doc
-    for number, doc in enumerate(docs):
-        prefix = f"{number}:"
-        for token, places in doc.postings.items():
-            lists[token].append(prefix + places)
+    full = gather_postings([*sections, *sources])
     # positions ascending: the passages' order; a very common token keeps its best documents
-    joined = {token: capped(places, len(sections)) for token, places in lists.items()}
+    joined = {token: capped(places, len(sections)) for token, places in full.items()}
     keys = {token: shard_key(token) for token in joined}  # once per token, hashed once per key
     shards, split = plan_shards(joined, keys)
     numbers = {key: shard_of(key, shards) for key in set(keys.values())}  # a key is its own key
@@ -267,7 +264,7 @@ def write_index(code: str, sections: list[SearchDoc], sources: list[SearchDoc]) 
         files[f"{folder}r{first + len(starts) - 1}.json"] = table_bytes(table)
         summary = len(files) - shards
         files[f"{folder}r{summary}.json"] = table_bytes(
-            [entry(key, capped(merged([lists[token] for token in tokens]), len(sections)))])
+            [entry(key, capped(merged([full[token] for token in tokens]), len(sections)))])
         ranges[key] = {"file": first, "starts": starts, "all": summary}
     files[f"{folder}manifest.json"] = dump({"version": 2, "shards": shards, "split": ranges,
                                             "sections": len(sections), "sources": len(sources),
@@ -277,6 +274,24 @@ def write_index(code: str, sections: list[SearchDoc], sources: list[SearchDoc]) 
         files[f"{folder}b{first // SOURCE_CHUNK}.json"] = dump(
             [doc_record(doc) for doc in sources[first:first + SOURCE_CHUNK]])
     return files
+
+
+def gather_postings(docs: list[SearchDoc]) -> dict[str, str]:
+    """Each token's "doc:positions" in every document that has it, documents in order,
+    joined by ";".
+
+    Gathered as bytes, one growing buffer per token (digits and separators only): a string
+    per token and document would be most of the index's memory while it is made.
+    """
+    buffers: defaultdict[bytes, bytearray] = defaultdict(bytearray)
+    for number, doc in enumerate(docs):
+        prefix = b";%d:" % number
+        for line in doc.postings.splitlines():
+            token, _, places = line.partition(b"\t")
+            buffer = buffers[token]
+            buffer += prefix
+            buffer += places
+    return {token.decode(): buffer[1:].decode() for token, buffer in buffers.items()}
 
 
 def plan_shards(joined: dict[str, str], keys: dict[str, str]) -> tuple[int, dict[str, list[str]]]:
@@ -307,10 +322,9 @@ def plan_shards(joined: dict[str, str], keys: dict[str, str]) -> tuple[int, dict
     return shards, split
 
 
-def capped(places: list[str], sections: int) -> str:
+def capped(value: str, sections: int) -> str:
     """A token's "doc:positions" joined, or only its best documents' when they would not fit
     in `POSTING_LIMIT`: those with a match in a higher layer, sections first, most matches."""
-    value = ";".join(places)
     if len(value) <= POSTING_LIMIT:
         return value
 
@@ -321,7 +335,7 @@ def capped(places: list[str], sections: int) -> str:
                 int(doc))
 
     kept, size = [], 0
-    for item in sorted(places, key=rank):
+    for item in sorted(value.split(";"), key=rank):
         if size + len(item) + 1 > POSTING_LIMIT:
             break
         kept.append(item)
@@ -329,15 +343,15 @@ def capped(places: list[str], sections: int) -> str:
     return ";".join(sorted(kept, key=lambda item: int(item.split(":")[0])))
 
 
-def merged(lists: list[list[str]]) -> list[str]:
+def merged(values: list[str]) -> str:
     """Several tokens' "doc:positions" as one token's: each document's positions together
     (unsorted: the reader's browser puts them in a set)."""
     by_doc: defaultdict[str, list[str]] = defaultdict(list)
-    for places in lists:
-        for item in places:
+    for value in values:
+        for item in value.split(";"):
             doc, positions = item.split(":")
             by_doc[doc].append(positions)
-    return [f"{doc}:{','.join(by_doc[doc])}" for doc in sorted(by_doc, key=int)]
+    return ";".join(f"{doc}:{','.join(by_doc[doc])}" for doc in sorted(by_doc, key=int))
 
 
 def entry(token: str, places: str) -> str:
