@@ -63,7 +63,12 @@ class PrintSection:
 
     slug: str  # also the section's id on the print page
     title: str  # in the page language
-    html: str  # the body, its ids prefixed with the slug (`RenderedSection.print_html`)
+    utf8: bytes  # the body, its ids prefixed with the slug (`RenderedSection.print_html`)
+
+    @property
+    def html(self) -> str:
+        """The body as the print page shows it."""
+        return self.utf8.decode()
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,13 @@ class SectionContent:
 class ParallelRow:
     """One row of a side-by-side page: a block (or two) of each column, "" where none."""
 
-    cells: tuple[str, str]  # HTML, in column order (the page language first)
+    utf8: tuple[bytes, bytes]  # each cell's HTML, in column order (the page language first)
     kind: str  # the kind of its first block ("h2", "p", "list", "notes"…), for styling
+
+    @property
+    def cells(self) -> tuple[str, str]:
+        """The cells' HTML, as the page shows it ("" where none)."""
+        return tuple(cell.decode() for cell in self.utf8)
 
 
 @dataclass(frozen=True)
@@ -318,7 +328,7 @@ def plan_parallel(site: Site, chapters: tuple[Chapter, ...], position: int, code
     rows = []
     for pair in pairs:
         cells = [[sides[side].blocks[index] for index in pair[side]] for side in (0, 1)]
-        rows.append(ParallelRow(tuple("\n".join(block.html for block in cell) for cell in cells),
+        rows.append(ParallelRow(tuple(b"\n".join(block.html for block in cell) for cell in cells),
                                 next(cell[0].kind for cell in cells if cell)))
 
     def beside(other: int) -> Chapter | None:

@@ -41,7 +41,7 @@ KINDS = {"p": "p", "ul": "list", "ol": "list", "blockquote": "quote", "pre": "co
 class ParallelBlock:
     """One top-level block of a section, as the side-by-side page shows and aligns it."""
 
-    html: str  # ids prefixed with the language, links made relative to /LANG/parallel/SLUG/
+    html: bytes  # UTF-8; ids prefixed with the language, links relative to /LANG/parallel/SLUG/
     kind: str  # "h2"…"h6", "p", "list", "table", "figure", "quote", "code", "callout", "notes"…
     # Sets, kept as sorted tuples: the cache's fingerprints cannot pickle frozensets.
     keys: tuple[str, ...]  # the BibTeX keys it cites
@@ -169,9 +169,10 @@ def relabel(element: etree.Element, language: str, slug: str) -> None:
                     child.set("hreflang", language)  # on the other language's page, it says so
 
 
-def serialize(md, element: etree.Element) -> str:
-    """One element as Markdown writes a document: serialized, then its postprocessors."""
+def serialize(md, element: etree.Element) -> bytes:
+    """One element as Markdown writes a document: serialized, then its postprocessors (in
+    UTF-8: the side-by-side page alone reads it, and a str of Japanese is half as large again)."""
     output = md.serializer(element)
     for processor in md.postprocessors:
         output = processor.run(output)
-    return output.strip()
+    return output.strip().encode()
