@@ -10,7 +10,9 @@ ratios, so that a shared machine's drift cancels out. Figures:
 - cold build: `build --no-cache` from an empty output folder, over the floor's build;
 - rebuild: `build` after editing one section (the cache from the build before), over the
   floor's cold build;
-- serve: `serve` on the corpus, one section edited, the seconds of its "Built … in X s" line;
+- serve: `serve` on the corpus, one section edited: the seconds of its "Updated … in X s"
+  line (the edited section's new page on disk) and of its "Built … in X s" line (the
+  whole site rebuilt after it);
 - peak memory of the cold build (the largest process, workers included).
 
 Exits 1 when a median misses its target.
@@ -46,6 +48,7 @@ TARGETS = {  # (scale, figure) -> the most a median may be
     ("large", "cold build peak memory (MiB)"): 250,
 }
 BUILT = re.compile(r"Built \d+ pages in ([\d.]+) s")
+UPDATED = re.compile(r"Updated .+? in ([\d.]+) s;")
 SERVING = re.compile(r"Serving http://\S+()")  # the server is up and its watcher looking
 SETTLE_SECONDS = 1.0
 
@@ -107,8 +110,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def measure_serve(content: Path, scratch: Path, runs: int) -> list[float]:
-    """The seconds serve's own log line gives for a rebuild after each one-section edit."""
+def measure_serve(content: Path, scratch: Path, runs: int) -> tuple[list[float], list[float]]:
+    """The seconds serve's own log lines give after each one-section edit: for the edited
+    section's page, and for the whole rebuild."""
     log = scratch / "serve.log"
     command = [sys.executable, str(ROOT / "build.py"), "serve", "--content", str(content),
                "--out", str(scratch / "served"), "--port", str(free_port())]
@@ -116,12 +120,13 @@ def measure_serve(content: Path, scratch: Path, runs: int) -> list[float]:
         server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
     try:
         wait_for_lines(log, 1, 3600, SERVING)
-        times = []
+        pages, builds = [], []
         for number in range(runs + 1):
             time.sleep(SETTLE_SECONDS)  # the watcher's first look, or the last rebuild's end
             edit_section(content, 100 + number)
-            times.append(wait_for_lines(log, number + 2, 600))
-        return times[1:]
+            builds.append(wait_for_lines(log, number + 2, 600))
+            pages.append(wait_for_lines(log, number + 1, 1, UPDATED))
+        return pages[1:], builds[1:]
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(30)
@@ -159,12 +164,14 @@ def main() -> int:
             sections, sources = SCALES[scale]
             content = write_corpus(scratch / "content", sections, sources)
             builds = measure_builds(content, scratch, args.runs)
-            serve = measure_serve(content, scratch, args.runs)
+            serve_page, serve_build = measure_serve(content, scratch, args.runs)
         for name, values in (("cold build (s)", builds["cold"]), ("floor (s)", builds["floor"]),
                              ("cold build / floor", builds["cold/floor"]),
                              ("rebuild after a one-section edit / floor's cold build",
                               builds["rebuild/floor"]),
-                             ("serve: one-section edit to new HTML (s)", serve),
+                             ("serve: one-section edit to new HTML (s)", serve_page),
+                             ("serve: one-section edit to the whole site rebuilt (s)",
+                              serve_build),
                              ("cold build peak memory (MiB)", builds["peak"])):
             text, miss = line(scale, name, values)
             report.append(text)

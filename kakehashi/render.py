@@ -95,6 +95,11 @@ class CompiledTemplates(FileSystemBytecodeCache):
         super().__init__(str(folder))
         self.folder = folder
 
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        """One file per template name, whatever folder it is in (a test's copy of the
+        templates replaces the file rather than adding one): the checksum tells them apart."""
+        return hashlib.sha1(name.encode("utf-8")).hexdigest()
+
     def load_bytecode(self, bucket: Bucket) -> None:
         try:
             super().load_bytecode(bucket)
@@ -230,19 +235,40 @@ def render_page(env: Environment, page: Page, shared: Shared,
     return env.get_template(page.template).render(context)
 
 
+@dataclass(frozen=True)
+class Renderer:
+    """What rendering a page takes besides the page: the environment, what every page
+    sees, each page's navigation and the lists of entries already made."""
+
+    env: Environment
+    shared: Shared
+    views: dict[str, NavigationView | None]  # by output path
+    lists: dict[str, Markup]  # by output path, where they were made ahead (see render_site)
+
+    def render(self, page: Page) -> bytes:
+        """One page's bytes."""
+        lists = self.lists.get(page.output_path)
+        if lists is None and page.template in LIST_PAGES:
+            lists = Markup(render_lists(self.env, page, self.shared))
+        return render_page(self.env, page, self.shared, self.views[page.output_path],
+                           lists).encode("utf-8")
+
+
 def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse,
-                emit: Callable[[dict[str, bytes]], None]) -> None:
+                emit: Callable[[dict[str, bytes]], None]) -> Renderer:
     """Every page's bytes, keyed by its path in the output folder, handed to `emit` a batch
     at a time (`PAGES_PER_BATCH`), so that a large report's pages are never all in memory;
     for a large report, worker processes render them (the print page's making alone would
-    add a quarter to this process's memory)."""
+    add a quarter to this process's memory). Gives the renderer, for serve's pages of
+    single sections (`quick.py`)."""
     config = plan.config
     env = make_environment(templates_dir)
     shared = Shared(config, load_ui_strings(templates_dir, config.language_codes), plan.reports,
                     templates_digest(templates_dir))
     views = navigation_views(env, plan, shared, reuse)
     # Kept for the next build when it can reuse them; else made by the worker of their page.
-    lists = bibliography_lists(env, plan, shared, reuse) if reuse.active else {}
+    renderer = Renderer(env, shared, views,
+                        bibliography_lists(env, plan, shared, reuse) if reuse.active else {})
     pages = {page.output_path: page for page in plan.pages}
     everywhere = fingerprint(shared) if reuse.active else ""
 
@@ -250,11 +276,7 @@ def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse,
         return fingerprint(everywhere, pages[path], views[path])
 
     def render(path: str) -> bytes:
-        page = pages[path]
-        page_lists = lists.get(path)
-        if page_lists is None and page.template in LIST_PAGES:
-            page_lists = Markup(render_lists(env, page, shared))
-        return render_page(env, page, shared, views[path], page_lists).encode("utf-8")
+        return renderer.render(pages[path])
 
     # the largest first, dealt out one per worker in turn
     paths = sorted(pages, key=lambda path: LARGE_PAGES.get(pages[path].template, 0), reverse=True)
@@ -262,3 +284,4 @@ def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse,
         batch = paths[first:first + PAGES_PER_BATCH]
         emit(reuse.values("pages", batch, key,
                           lambda missing: parallel_map(render, missing, only_collect=True)))
+    return renderer

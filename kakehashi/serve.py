@@ -22,6 +22,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import tomllib
 import traceback
 from collections import deque
@@ -36,6 +37,7 @@ from tornado.netutil import bind_sockets
 
 from .diagnostics import Diagnostic, display_path
 from .preview import MAX_HEADER_BYTES, URL_SAFE, ServeState, make_application, reload_browsers
+from .quick import write_edited_pages
 from .site import PACKAGE_DIR, BuildCache, BuildOptions, build
 
 LOG = logging.getLogger("kakehashi")
@@ -81,9 +83,10 @@ def snapshot(folders: list[str], skipped: tuple[str, ...]) -> tuple[dict, bool]:
     return seen, budget > 0
 
 
-def watch(folders: list[str], skipped: tuple[str, ...], rebuild: Callable[[], None],
+def watch(folders: list[str], skipped: tuple[str, ...], rebuild: Callable[[set[str]], None],
           stop: threading.Event, last: tuple) -> None:
-    """Poll the folders until `stop`; after each burst of saves, call `rebuild` (in this thread).
+    """Poll the folders until `stop`; after each burst of saves, call `rebuild` with the
+    paths that changed (in this thread).
 
     `last` is the folders' snapshot the site was built from, taken before the first build,
     so that a save made while it ran, or just after the server answers, is never missed.
@@ -97,8 +100,9 @@ def watch(folders: list[str], skipped: tuple[str, ...], rebuild: Callable[[], No
             continue
         if stop.wait(COALESCE_SECONDS):
             return
-        last = snapshot(folders, skipped)
-        rebuild()
+        before, last = last, snapshot(folders, skipped)
+        files = before[0].keys() | last[0].keys()
+        rebuild({path for path in files if before[0].get(path) != last[0].get(path)})
 
 
 def run_build(options: BuildOptions, cache: BuildCache) -> tuple[Diagnostic, ...]:
@@ -138,18 +142,41 @@ def crash_diagnostic(exc: Exception, roots: tuple[Path, ...]) -> Diagnostic:
 
 
 def build_process(options: BuildOptions, connection) -> None:
-    """The rebuild process: one build each time the server asks, answered with what failed."""
+    """The rebuild process: one build each time the server asks (with the paths that
+    changed), answered with the pages of edited sections written ahead, if any, then what
+    failed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     cache = BuildCache()  # lives here, so the server's memory never holds a build
     while True:
         try:
-            connection.recv()
+            changed = connection.recv()
         except (EOFError, OSError):
             return  # the server stopped
+        urls = edited_pages(options, cache, changed)
+        if urls:
+            connection.send(("pages", urls))
         errors = run_build(options, cache)
         release_memory()
-        connection.send(errors)
+        connection.send(("built", errors))
+
+
+def edited_pages(options: BuildOptions, cache: BuildCache, changed: set[str] | None) -> list[str]:
+    """Write the pages of edited sections ahead of the rebuild, where that is safe (quick.py)."""
+    if not changed or cache.last is None:
+        return []
+    started = time.perf_counter()
+    try:
+        urls = write_edited_pages(cache.last, changed, options.out_dir.expanduser().resolve(),
+                                  options.strict)
+    except Exception:  # noqa: BLE001 - the rebuild that follows reports whatever this was
+        if os.environ.get("KAKEHASHI_DEBUG"):
+            traceback.print_exc()
+        return []
+    if urls:
+        LOG.info("Updated %s in %.3f s; rebuilding the rest of the site", ", ".join(urls),
+                 time.perf_counter() - started)
+    return urls
 
 
 def release_memory() -> None:
@@ -181,8 +208,10 @@ class Builder:
     busy: bool = False  # a build is running
     stopping: bool = False  # the server is stopping: the process's end is no failure
 
-    def build(self) -> tuple[Diagnostic, ...]:
-        """Run one build in the process; what failed (empty when it worked)."""
+    def build(self, changed: set[str] | None = None,
+              on_pages: Callable[[list[str]], None] | None = None) -> tuple[Diagnostic, ...]:
+        """Run one build in the process; what failed (empty when it worked). `changed`:
+        the paths saved since the last build; `on_pages` is told of pages written ahead."""
         if self.stopping:
             return ()
         if self.process is None or not self.process.is_alive():
@@ -194,8 +223,13 @@ class Builder:
             theirs.close()
         self.busy = True
         try:
-            self.connection.send(True)
-            return self.connection.recv()
+            self.connection.send(changed)
+            while True:
+                kind, value = self.connection.recv()
+                if kind == "built":
+                    return value
+                if on_pages is not None:
+                    on_pages(value)
         except (EOFError, OSError):
             self.process.join(1)
             code, self.process = self.process.exitcode, None
@@ -257,8 +291,8 @@ def serve_site(builder: Builder, state: ServeState, sockets: list, options: Buil
     base_path = served_path(options)
     loop = IOLoop.current()
 
-    def rebuild() -> None:
-        state.errors = builder.build()
+    def rebuild(changed: set[str]) -> None:
+        state.errors = builder.build(changed, lambda _: loop.add_callback(reload_browsers, state))
         loop.add_callback(reload_browsers, state)
 
     stop = threading.Event()

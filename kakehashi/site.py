@@ -31,7 +31,7 @@ from .cache import DiskCache, Reuse
 from .config import SiteConfig, load_config
 from .diagnostics import Diagnostics, Silence, configured_silences, display_path, inline_silences
 from .pages import SitePlan, plan_site
-from .render import render_site
+from .render import Renderer, render_site
 from .search import index_search
 from .stages import (Site, align_sections, check_content, format_entries, load_bibliography_once,
                      load_sections, render_sections, resolve_references, scan_sections)
@@ -76,6 +76,7 @@ class BuildCache:
     store: dict[str, dict] = field(default_factory=dict)  # kind -> slot -> (key, value)
     used: dict[str, set] = field(default_factory=dict)  # kind -> slots used since the last prune
     pages_rendered: int = 0  # pages the last render_site actually rendered
+    last: LastBuild | None = None  # the last build, if it succeeded: for serve's quick pages
 
     def memo(self, kind: str, key, compute, keep_one_per=None):
         """The cached value for `key`, computing it on a miss; optionally one entry per slot."""
@@ -113,6 +114,15 @@ class BuildCache:
 
 
 @dataclass(frozen=True)
+class LastBuild:
+    """What serve keeps of its last good build, to render one section's page alone."""
+
+    site: Site
+    plan: SitePlan
+    renderer: Renderer
+
+
+@dataclass(frozen=True)
 class BuildResult:
     """What a build did."""
 
@@ -142,14 +152,17 @@ def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = 
     check_output_dir(options, diag)
     if diag.failed(options.strict):
         return BuildResult(diag, {}, time.perf_counter() - started, site)
+    renderer = None
     with SiteOutput(options, diag, spare=options.cache or cache is not None) as output:
         if not output.failed:
-            make_files(site, plan, options, reuse, output.add)
+            renderer = make_files(site, plan, options, reuse, output.add)
             output.commit()
+    failed = diag.failed(options.strict)
     if cache is not None:
         cache.pages_rendered = reuse.made.get("pages", 0)
         cache.prune()  # a section or page that is gone must not stay in serve's memory
-    if diag.failed(options.strict):
+        cache.last = None if failed or renderer is None else LastBuild(site, plan, renderer)
+    if failed:
         return BuildResult(diag, {}, time.perf_counter() - started, site)
     reuse.save()
     seconds = time.perf_counter() - started
@@ -159,13 +172,14 @@ def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = 
 
 
 def make_files(site: Site, plan: SitePlan, options: BuildOptions, reuse: Reuse,
-               emit: Callable[[dict[str, bytes]], None]) -> None:
+               emit: Callable[[dict[str, bytes]], None]) -> Renderer:
     """Every output file, handed to `emit` a part at a time: the pages, the search index,
-    the content's files and the static ones."""
-    render_site(plan, options.templates_dir, reuse, emit)
+    the content's files and the static ones. Gives the pages' renderer."""
+    renderer = render_site(plan, options.templates_dir, reuse, emit)
     index_search(site, plan, reuse, emit)
     emit(site.assets)
     emit(static_files(options))
+    return renderer
 
 
 def load_site(config: SiteConfig, options: BuildOptions, diag: Diagnostics,
@@ -182,7 +196,8 @@ def load_site(config: SiteConfig, options: BuildOptions, diag: Diagnostics,
     entries = format_entries(bibliography, index, config, reuse)
     rendered = render_sections(report, scans, index, labels, entries, config, diag, reuse)
     alignments = align_sections(rendered, config, reuse)
-    return Site(config, report, bibliography, index, entries, rendered, labels, assets, alignments)
+    return Site(config, report, bibliography, index, entries, rendered, labels, assets, alignments,
+                scans)
 
 
 def find_silences(content_dir: Path, config: SiteConfig | None) -> list[Silence]:

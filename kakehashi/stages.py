@@ -43,6 +43,7 @@ class Site:
     assets: dict[str, bytes] = field(default_factory=dict)  # "files/x.png" -> bytes, copied as is
     # (slug, language) -> the rows of the section side by side with the default language
     alignments: dict[tuple[str, str], tuple[Row, ...]] = field(default_factory=dict)
+    scans: dict[Path, SectionScan] = field(default_factory=dict)  # each section's citations, labels
 
 
 def load_sections(content_dir: Path, config: SiteConfig, diag: Diagnostics, drafts: bool,

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import conftest
-from conftest import ROOT, SECTIONS, http_get, start_server
+from conftest import ROOT, SECTIONS, http_get, run_build, start_server
 
 SECTION = "sections/01-memo-leak.ja.md"
 ORIGINAL = SECTIONS[SECTION]
@@ -626,3 +626,46 @@ def test_a_crashing_first_build_exits_with_one_line(project, generator_copy, tmp
     lines = server.log().splitlines()
     assert len(lines) == 2 and "ZeroDivisionError" in lines[0], lines
     assert lines[1].startswith("serve: the first build failed"), lines
+
+
+# --- Issue 12: the edited section's page first --------------------------------------------------
+
+UPDATED_LINE = re.compile(r"^Updated (\S+) in [\d.]+ s; rebuilding the rest of the site$", re.M)
+
+
+def test_an_edited_section_is_on_disk_before_the_rebuild_and_equals_it(project, live_server,
+                                                                        tmp_path):
+    """The edited section's page is written ahead of the rebuild (its own log line, before
+    the rebuild's), and what the rebuild then writes for it, byte for byte, is the same."""
+    content = project()
+    server = live_server(content)
+    edit(content, ORIGINAL.replace("その後の報道", "その後の詳しい報道", 1))
+    wait_until(lambda: rebuilds(server) == 2, "the edit was not rebuilt")
+    log = server.log()
+    assert UPDATED_LINE.findall(log) == ["/ja/memo-leak/"], log
+    assert log.index("Updated /ja/memo-leak/") < log.rindex("Built "), log
+    page = (server.out / "ja/memo-leak/index.html").read_bytes()
+    assert "その後の詳しい報道".encode() in page
+    assert run_build(content, tmp_path / "fresh")[0] == 0
+    assert page == (tmp_path / "fresh/ja/memo-leak/index.html").read_bytes()
+
+
+@pytest.mark.parametrize("why, text", [
+    ("a new title changes every page's navigation", ORIGINAL.replace("メモ流出", "メモの流出", 1)),
+    ("a source cited first numbers the sources anew (first-cited numbering)",
+     ORIGINAL.replace("流出した。[^altman-memo]", "流出した。[^doe-2023][^altman-memo]", 1)),
+    ("an unknown key is an error: the last good site stays", BROKEN),
+])
+def test_an_edit_that_reaches_beyond_its_section_waits_for_the_rebuild(project, live_server, why,
+                                                                       text):
+    content = project()
+    toml = content / "site.toml"
+    toml.write_text(toml.read_text("utf-8").replace('citation_numbering = "bibliography"',
+                                                    'citation_numbering = "first-cited"'), "utf-8")
+    server = live_server(content)
+    before = (server.out / "ja/memo-leak/index.html").read_bytes()
+    edit(content, text)
+    wait_until(lambda: rebuilds(server) == 2, "the edit was not rebuilt")
+    assert not UPDATED_LINE.search(server.log()), why
+    if text is BROKEN:
+        assert (server.out / "ja/memo-leak/index.html").read_bytes() == before
