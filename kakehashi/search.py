@@ -181,9 +181,10 @@ def index_search(site: Site, plan: SitePlan, reuse: Reuse,
                  for chapter in chapters[code]]
         return fingerprint("search", pages, entries[code])
 
-    def index(code: str) -> dict[str, bytes]:
+    def index(code: str, sections: list[SearchDoc] | None = None) -> dict[str, bytes]:
         with collector_paused():
-            sections = section_docs(chapters[code], site.rendered, code, reuse)
+            if sections is None:
+                sections = section_docs(chapters[code], site.rendered, code, reuse)
             stems: dict[str, str] = {}
             sources = [make_doc(f"[{entry.number}] {entry.names}",
                                 f"/{code}/bibliography/#{ref_id(entry.key)}",
@@ -192,8 +193,14 @@ def index_search(site: Site, plan: SitePlan, reuse: Reuse,
 
     size = sum(len(site.rendered[chapter.slug, code].html) for code in codes
                for chapter in chapters[code])
-    languages = reuse.values("search", codes, key, lambda missing: parallel_map(
-        index, missing, cost=size // HTML_PER_ITEM, only_collect=True))
+    def index_all(missing: list[str]) -> list[dict[str, bytes]]:
+        # What can be reused is made here, where the next build finds it; else each
+        # language's process makes its own documents.
+        docs = {code: section_docs(chapters[code], site.rendered, code, reuse)
+                for code in missing} if reuse.active else {}
+        return parallel_map(lambda code: index(code, docs.get(code)), missing,
+                            cost=size // HTML_PER_ITEM, only_collect=True)
+    languages = reuse.values("search", codes, key, index_all)
     for code in codes:
         emit(languages[code])
 
@@ -230,7 +237,7 @@ def section_docs(chapters: list[Chapter], rendered: dict[tuple[str, str], Render
                         section_passages(chapter.title, rendered[slug, code]), stems)
 
     docs = reuse.values("search-docs", list(by_slug), key,
-                        lambda missing: [make(slug) for slug in missing])
+                        lambda missing: parallel_map(make, missing))
     return [docs[slug] for slug in by_slug]
 
 
