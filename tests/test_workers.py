@@ -38,28 +38,19 @@ def in_fresh_process(code: str) -> str:
 
 
 @pytest.mark.skipif(not FORKING, reason="needs fork and two processors")
-def test_results_come_back_in_order_from_several_processes():
+@pytest.mark.parametrize("only_collect", [False, True])
+def test_results_come_back_in_order_from_several_processes(only_collect):
+    """In order, from several processes; a collecting process does no share itself."""
     printed = in_fresh_process(
         "import os\nfrom kakehashi import workers\nworkers.ITEMS_PER_WORKER = 1\n"
-        "results = workers.parallel_map(lambda n: (n * n, os.getpid()), list(range(500)))\n"
+        "results = workers.parallel_map(lambda n: (n * n, os.getpid()), list(range(500)),\n"
+        f"                               only_collect={only_collect})\n"
         "assert [square for square, _ in results] == [n * n for n in range(500)]\n"
-        "print(len({pid for _, pid in results}), workers.worker_count(500))\n")
-    processes, expected = map(int, printed.split())
-    assert processes == expected > 1
-
-
-@pytest.mark.skipif(not FORKING, reason="needs fork and two processors")
-def test_a_collecting_process_does_no_share_itself():
-    printed = in_fresh_process(
-        "import os\nfrom kakehashi import workers\nworkers.ITEMS_PER_WORKER = 1\n"
-        "results = workers.parallel_map(lambda n: (n * n, os.getpid()), list(range(99)),\n"
-        "                               only_collect=True)\n"
-        "assert [square for square, _ in results] == [n * n for n in range(99)]\n"
         "pids = {pid for _, pid in results}\n"
-        "assert os.getpid() not in pids\n"
-        "print(len(pids), workers.worker_count(99))\n")
-    processes, expected = map(int, printed.split())
-    assert processes == expected > 1
+        "print(len(pids), workers.worker_count(500), os.getpid() in pids)\n")
+    processes, expected, here = printed.split()
+    assert int(processes) == int(expected) > 1
+    assert here == str(not only_collect)
 
 
 @pytest.mark.skipif(not FORKING, reason="needs fork and two processors")
