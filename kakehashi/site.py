@@ -138,6 +138,8 @@ def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = 
     started = time.perf_counter()
     disk = DiskCache.beside(options.out_dir) if write and options.cache else None
     reuse = Reuse(cache, disk)  # serve's memory, build's cache folder, or nothing to reuse
+    if cache is not None:
+        cache.last = None  # until this build succeeds
     diag = Diagnostics()
     config = load_config(options.content_dir / "site.toml", diag, options.base_url)
     site = load_site(config, options, diag, reuse) if config else None

@@ -85,3 +85,16 @@ def test_an_edit_beyond_the_section_text_writes_nothing_ahead(served, how):
     before = tree_bytes(out)
     assert write_edited_pages(cache.last, changed, out.resolve()) == []
     assert tree_bytes(out) == before
+
+
+def test_after_a_failed_build_nothing_is_written_ahead(served):
+    """The last good build may no longer be what the other files say: the rebuild decides."""
+    content, out, cache = served
+    path = content / "sections/05-scaling-limits.en.md"
+    good = path.read_text("utf-8")
+    path.write_text(good + "\nSee [^no-such-key].\n", "utf-8")
+    assert build(BuildOptions(content, out), cache=cache).diagnostics.failed()
+    assert cache.last is None
+    path.write_text(good.replace("the", "the the", 1), "utf-8")
+    assert build(BuildOptions(content, out), cache=cache).diagnostics.failed() is False
+    assert cache.last is not None
