@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from functools import partial
 from pathlib import Path
@@ -217,10 +217,11 @@ def render_lists(env: Environment, page: Page, shared: Shared) -> str:
                                          print_page=page.template == "print.html"))
 
 
-def render_page(env: Environment, page: Page, shared: Shared,
-                navigation: NavigationView | None, lists: Markup | None = None) -> str:
-    """One page: its template with the page's content and what every page has (and, for the
-    bibliography and the print page, their lists already rendered)."""
+def render_page(env: Environment, page: Page, shared: Shared, navigation: NavigationView | None,
+                lists: Markup | None = None) -> Iterator[str]:
+    """One page, as the parts its template writes: the template with the page's content and
+    what every page has (and, for the bibliography and the print page, their lists already
+    rendered)."""
     context = {field.name: getattr(page.content, field.name) for field in fields(page.content)}
     if lists is not None:
         context["bibliography_html"] = lists
@@ -232,7 +233,7 @@ def render_page(env: Environment, page: Page, shared: Shared,
         href=page.href, absolute=page.absolute, alternates=dict(page.alternates),
         default_url=page.default_url, pdf_url=page.pdf_url, navigation=navigation,
         report_meta=shared.reports[language])
-    return env.get_template(page.template).render(context)
+    return env.get_template(page.template).generate(context)
 
 
 @dataclass(frozen=True)
@@ -250,8 +251,8 @@ class Renderer:
         lists = self.lists.get(page.output_path)
         if lists is None and page.template in LIST_PAGES:
             lists = Markup(render_lists(self.env, page, self.shared))
-        return render_page(self.env, page, self.shared, self.views[page.output_path],
-                           lists).encode("utf-8")
+        parts = render_page(self.env, page, self.shared, self.views[page.output_path], lists)
+        return b"".join(part.encode("utf-8") for part in parts)  # no str of the whole page
 
 
 def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse,

@@ -175,10 +175,11 @@ def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = 
 
 def make_files(site: Site, plan: SitePlan, options: BuildOptions, reuse: Reuse,
                emit: Callable[[dict[str, bytes]], None]) -> Renderer:
-    """Every output file, handed to `emit` a part at a time: the pages, the search index,
+    """Every output file, handed to `emit` a part at a time: the search index (first, while
+    this process is smallest: each language's worker starts as large as it is), the pages,
     the content's files and the static ones. Gives the pages' renderer."""
-    renderer = render_site(plan, options.templates_dir, reuse, emit)
     index_search(site, plan, reuse, emit)
+    renderer = render_site(plan, options.templates_dir, reuse, emit)
     emit(site.assets)
     emit(static_files(options))
     return renderer
