@@ -383,14 +383,24 @@ def clear_way(folder: Path, path: Path) -> None:
 
 def remove_others(folder: Path, names: set[str]) -> None:
     """Remove from an earlier site every file and folder the new one does not have."""
-    folders = {parent.as_posix() for name in names for parent in Path(name).parents}
-    for path in sorted(folder.rglob("*"), reverse=True):  # a folder's files before the folder
-        relative = path.relative_to(folder).as_posix()
-        if path.is_dir() and not path.is_symlink():
-            if relative not in folders:
+    folders = {""}
+    for name in names:
+        while (name := name.rpartition("/")[0]) and name not in folders:
+            folders.add(name)
+    for top, subfolders, files in os.walk(folder, topdown=True):
+        here = os.path.relpath(top, folder).replace(os.sep, "/").removeprefix(".")
+        prefix = here + "/" if here else ""
+        for name in list(subfolders):
+            path = os.path.join(top, name)
+            if os.path.islink(path):
+                files.append(name)  # a link is removed like a file, never followed
+                subfolders.remove(name)
+            elif prefix + name not in folders:
                 shutil.rmtree(path)
-        elif relative not in names:
-            path.unlink()
+                subfolders.remove(name)
+        for name in files:
+            if prefix + name not in names:
+                os.unlink(os.path.join(top, name))
 
 
 def swap_in(temporary: Path, out: Path, spare: Path | None = None) -> None:

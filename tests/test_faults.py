@@ -186,3 +186,21 @@ def test_out_inside_a_folder_the_build_reads(inside, tmp_path, project_copy):
                            "folder (every build would read its own output); choose another --out "
                            "(nothing was changed) [output.refused]\n")
     assert not (folder / "site").exists()
+
+
+def test_bringing_a_spare_up_to_date_removes_exactly_what_the_site_lacks(tmp_path):
+    """Stray files, folders and links go (a link is never followed); the site's files stay."""
+    from kakehashi.site import remove_others
+
+    folder, elsewhere = tmp_path / "spare", tmp_path / "elsewhere"
+    for name in ("index.html", "ja/a/index.html", "ja/old/index.html", "ja/stray.txt",
+                 "gone/deep/x.html"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(name, "utf-8")
+    (elsewhere / "keep").mkdir(parents=True)
+    (folder / "ja/link").symlink_to(elsewhere / "keep", target_is_directory=True)
+    (folder / "ja/a/file-link").symlink_to(elsewhere)
+    remove_others(folder, {"index.html", "ja/a/index.html"})
+    assert sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*")) == [
+        "index.html", "ja", "ja/a", "ja/a/index.html"]
+    assert (elsewhere / "keep").is_dir()
