@@ -231,8 +231,12 @@ class Reuse:
         return self.memory is not None or self.disk is not None
 
     def values(self, kind: str, slots: Sequence[Hashable], key: Callable[[Hashable], str],
-               compute: Callable[[list], list]) -> dict:
-        """Each slot's value: reused under its key where possible, the rest computed at once."""
+               compute: Callable[[list], list], kept: Kept | None = None) -> dict:
+        """Each slot's value: reused under its key where possible, the rest computed at once.
+
+        With `kept`, what is remembered of a value is `kept.store(value)`, and a value is
+        reused only where `kept.restore(slot, stored)` gives it back (else it is computed).
+        """
         if not self.active:
             self.made[kind] = self.made.get(kind, 0) + len(slots)
             return dict(zip(slots, compute(list(slots))))
@@ -240,13 +244,15 @@ class Reuse:
         found = {}
         for slot, digest in keys.items():
             value = self.recall(kind, slot, digest)
+            if value is not MISSING and kept is not None:
+                value = kept.restore(slot, value)
             if value is not MISSING:
                 found[slot] = value
         missing = [slot for slot in slots if slot not in found]
         self.made[kind] = self.made.get(kind, 0) + len(missing)
         for slot, value in zip(missing, compute(missing) if missing else []):
             found[slot] = value
-            self.keep(kind, slot, keys[slot], value)
+            self.keep(kind, slot, keys[slot], value if kept is None else kept.store(value))
         return {slot: found[slot] for slot in slots}
 
     def recall(self, kind: str, slot: Hashable, digest: str) -> object:
@@ -275,6 +281,14 @@ class Reuse:
         """Write the cache folder's files (after a build that succeeded)."""
         if self.disk is not None:
             self.disk.save()
+
+
+@dataclass(frozen=True)
+class Kept:
+    """How a stage keeps its values in another form (see `Reuse.values`)."""
+
+    store: Callable[[object], object]  # value -> what is remembered of it
+    restore: Callable[[Hashable, object], object]  # (slot, remembered) -> value, or MISSING
 
 
 def raise_missing():

@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from jinja2.bccache import Bucket, FileSystemBytecodeCache
 from markupsafe import Markup
 
-from .cache import Reuse, fingerprint
+from .cache import MISSING, Kept, Reuse, fingerprint
 from .config import SiteConfig
 from .metadata import ReportDescription
 from .pages import Chapter, Page, SitePlan, relative_href
@@ -255,13 +255,29 @@ class Renderer:
         return b"".join(part.encode("utf-8") for part in parts)  # no str of the whole page
 
 
+def page_digest(data: bytes) -> str:
+    """What the cache keeps of a page: the digest of its bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def page_from(folder: Path | None, path: str, digest: str) -> bytes | object:
+    """The page `path` as an earlier build wrote it into `folder`, if it still has `digest`."""
+    try:
+        data = (folder / path).read_bytes() if folder is not None else b""
+    except OSError:
+        return MISSING
+    return data if folder is not None and page_digest(data) == digest else MISSING
+
+
 def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse,
-                emit: Callable[[dict[str, bytes]], None]) -> Renderer:
+                emit: Callable[[dict[str, bytes]], None], previous: Path | None = None) -> Renderer:
     """Every page's bytes, keyed by its path in the output folder, handed to `emit` a batch
     at a time (`PAGES_PER_BATCH`), so that a large report's pages are never all in memory;
     for a large report, worker processes render them (the print page's making alone would
-    add a quarter to this process's memory). Gives the renderer, for serve's pages of
-    single sections (`quick.py`)."""
+    add a quarter to this process's memory). What is kept of a page for the next build is
+    its digest: a page whose key has not changed is read back from `previous`, the output
+    folder, if the file there still has that digest (else it is rendered again). Gives the
+    renderer, for serve's pages of single sections (`quick.py`)."""
     config = plan.config
     env = make_environment(templates_dir)
     shared = Shared(config, load_ui_strings(templates_dir, config.language_codes), plan.reports,
@@ -284,5 +300,6 @@ def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse,
     for first in range(0, len(paths), PAGES_PER_BATCH):
         batch = paths[first:first + PAGES_PER_BATCH]
         emit(reuse.values("pages", batch, key,
-                          lambda missing: parallel_map(render, missing, only_collect=True)))
+                          lambda missing: parallel_map(render, missing, only_collect=True),
+                          Kept(page_digest, partial(page_from, previous))))
     return renderer

@@ -179,7 +179,8 @@ def make_files(site: Site, plan: SitePlan, options: BuildOptions, reuse: Reuse,
     this process is smallest: each language's worker starts as large as it is), the pages,
     the content's files and the static ones. Gives the pages' renderer."""
     index_search(site, plan, reuse, emit)
-    renderer = render_site(plan, options.templates_dir, reuse, emit)
+    renderer = render_site(plan, options.templates_dir, reuse, emit,
+                           options.out_dir.expanduser().resolve())
     emit(site.assets)
     emit(static_files(options))
     return renderer

@@ -220,3 +220,20 @@ def test_reuse_computes_only_what_it_does_not_hold(tmp_path):
     assert asked == [["a", "b"], ["c"]]
     nothing = Reuse()
     assert nothing.values("kind", ["x"], lambda slot: 1 / 0, compute) == {"x": "X"}
+
+
+def test_the_cache_keeps_digests_of_pages_and_trusts_no_file_of_the_output(engine, tmp_path,
+                                                                          caplog):
+    """A page is read back from the output folder only while it has the digest the cache
+    holds: one changed or removed by hand is rendered again."""
+    caplog.set_level(logging.INFO, logger="kakehashi")
+    out = tmp_path / "out"
+    build(options(engine, out, cache=True))
+    pages = (out.parent / ".kakehashi-cache" / out.name / "pages.pickle").stat().st_size
+    assert pages < sum(path.stat().st_size for path in out.rglob("*.html")) / 10
+    fresh = tree_bytes(out)
+    (out / "en" / "index.html").write_bytes(b"changed by hand")
+    (out / "ja" / "bibliography" / "index.html").unlink()
+    build(options(engine, out, cache=True))
+    assert rendered_count(caplog)[1] == 2
+    assert tree_bytes(out) == fresh
