@@ -184,11 +184,14 @@ def pair_blocks(source: list[Block],
 def extract_figures(text: str, language: str) -> list[Figure]:
     """The figures of a Japanese ("ja") or English ("en") text, in reading order."""
     work = mask_non_prose(text)
-    if language == "ja" and not DIGIT.search(work):
+    digits = DIGIT.search(work) is not None
+    if language == "ja" and not digits:
         return []  # every Japanese rule reads digits
     work = mask_names(work)
     found: list[Figure] = []
     for pattern, read in JA_RULES if language == "ja" else EN_RULES:
+        if not digits and pattern in READS_DIGITS:
+            continue  # it could not match
         for match in pattern.finditer(work):
             values = read(match)
             if values is None:
@@ -375,6 +378,7 @@ JA_RULES = (
     (JA_FRACTION, read_ja_fraction),
     (JA_AMOUNT, read_ja_amount),
 )
+READS_DIGITS = {EN_DATE, EN_MONTH_YEAR, EN_MONTH_DAY, EN_DECADE, EN_AMOUNT}  # each needs a digit
 EN_RULES = (
     (EN_DATE, read_en_date),
     (EN_MONTH_YEAR, read_en_month),
