@@ -168,9 +168,11 @@ def render_navigation(env: Environment, chapters: tuple[Chapter, ...], limit: in
         closing=str(module.closing()), windowed=windowed)
 
 
-def navigation_views(env: Environment, plan: SitePlan, shared: Shared,
-                     reuse: Reuse) -> dict[str, NavigationView | None]:
-    """Each page's navigation (None for pages outside a language), by output path."""
+def navigation_views(env: Environment, plan: SitePlan, shared: Shared, reuse: Reuse
+                     ) -> tuple[dict[str, NavigationView | None], dict[str, tuple | None]]:
+    """Each page's navigation (None for pages outside a language), by output path; and what
+    it depends on, for the page's key: its language's list of sections, as rendered for the
+    page's folder (a digest), and the page's URL, which the view is made from."""
     sections = {chapter.url for chapters in plan.chapters.values() for chapter in chapters}
     places: dict[tuple[str, str], str] = {}  # (language, folder) -> a page there, as seen from it
     for page in plan.pages:
@@ -181,14 +183,16 @@ def navigation_views(env: Environment, plan: SitePlan, shared: Shared,
     def render_all(missing: list[tuple[str, str]]) -> list[Navigation]:
         return [render_navigation(env, plan.chapters[lang], plan.navigation_limit, lang,
                                   places[lang, folder], shared) for lang, folder in missing]
-    navigations = reuse.values(
-        "navigation", list(places),
-        lambda place: fingerprint("navigation", shared.templates, shared.config.language_codes,
-                                  plan.chapters[place[0]], plan.navigation_limit, places[place]),
-        render_all)
-    return {page.output_path: None if page.lang is None else
-            navigations[page.lang, page.url.rstrip("/").rpartition("/")[0]].view(page.url)
-            for page in plan.pages}
+    keys = {place: fingerprint("navigation", shared.templates, shared.config.language_codes,
+                               plan.chapters[place[0]], plan.navigation_limit, places[place])
+            for place in places} if reuse.active else {}
+    navigations = reuse.values("navigation", list(places), keys.get, render_all)
+    views, depends = {}, {}
+    for page in plan.pages:
+        place = (page.lang, page.url.rstrip("/").rpartition("/")[0])
+        views[page.output_path] = navigations[place].view(page.url) if page.lang else None
+        depends[page.output_path] = (keys.get(place), page.url) if page.lang else None
+    return views, depends
 
 
 def bibliography_lists(env: Environment, plan: SitePlan, shared: Shared,
@@ -282,7 +286,7 @@ def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse,
     env = make_environment(templates_dir)
     shared = Shared(config, load_ui_strings(templates_dir, config.language_codes), plan.reports,
                     templates_digest(templates_dir))
-    views = navigation_views(env, plan, shared, reuse)
+    views, view_keys = navigation_views(env, plan, shared, reuse)
     # Kept for the next build when it can reuse them; else made by the worker of their page.
     renderer = Renderer(env, shared, views,
                         bibliography_lists(env, plan, shared, reuse) if reuse.active else {})
@@ -290,7 +294,7 @@ def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse,
     everywhere = fingerprint(shared) if reuse.active else ""
 
     def key(path: str) -> str:
-        return fingerprint(everywhere, pages[path], views[path])
+        return fingerprint(everywhere, pages[path], view_keys[path])
 
     def render(path: str) -> bytes:
         return renderer.render(pages[path])
