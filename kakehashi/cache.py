@@ -240,7 +240,18 @@ class Reuse:
         if not self.active:
             self.made[kind] = self.made.get(kind, 0) + len(slots)
             return dict(zip(slots, compute(list(slots))))
-        keys = {slot: key(slot) for slot in slots}
+        found, missing, keys = self.lookup(kind, slots, key, kept)
+        for slot, value in zip(missing, compute(missing) if missing else []):
+            found[slot] = value
+            self.keep(kind, slot, keys[slot], value if kept is None else kept.store(value))
+        return {slot: found[slot] for slot in slots}
+
+    def lookup(self, kind: str, slots: Sequence[Hashable], key: Callable[[Hashable], str],
+               kept: Kept | None = None) -> tuple[dict, list, dict]:
+        """`values` in two steps, for a stage that computes its missing values while other
+        work goes on: the values found, the slots missing (counted as made) and every
+        slot's key, for `keep` once the missing values are there."""
+        keys = {slot: key(slot) for slot in slots} if self.active else {}
         found = {}
         for slot, digest in keys.items():
             value = self.recall(kind, slot, digest)
@@ -250,10 +261,7 @@ class Reuse:
                 found[slot] = value
         missing = [slot for slot in slots if slot not in found]
         self.made[kind] = self.made.get(kind, 0) + len(missing)
-        for slot, value in zip(missing, compute(missing) if missing else []):
-            found[slot] = value
-            self.keep(kind, slot, keys[slot], value if kept is None else kept.store(value))
-        return {slot: found[slot] for slot in slots}
+        return found, missing, keys
 
     def recall(self, kind: str, slot: Hashable, digest: str) -> object:
         """The value under `digest` in memory or on disk, or MISSING."""
@@ -267,9 +275,9 @@ class Reuse:
             self.memory.memo(kind, digest, lambda: value, keep_one_per=slot)
         return value
 
-    def keep(self, kind: str, slot: Hashable, digest: str, value: object) -> None:
+    def keep(self, kind: str, slot: Hashable, digest: str | None, value: object) -> None:
         """Remember a computed value in memory and on disk (a failure, None, is not kept)."""
-        if value is None:
+        if value is None or digest is None:
             return
         if self.memory is not None:
             self.memory.memo(kind, digest, lambda: value, keep_one_per=slot)

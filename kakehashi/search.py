@@ -45,7 +45,7 @@ from .markdown_ext import RenderedSection, ref_id
 from .pages import Chapter, SitePlan
 from .search_tokens import scan, shard_key, shard_of
 from .stages import Site
-from .workers import parallel_map
+from .workers import Started, parallel_map, parallel_start
 
 TITLE, HEADING, BODY, SOURCE = 0, 1, 2, 3  # passage kinds
 LAYERS = {TITLE: 2, HEADING: 1, BODY: 0, SOURCE: 0}  # a title match ranks above a heading's…
@@ -161,14 +161,37 @@ def make_doc(title: str, url: str, passages: tuple[Passage, ...],
     return SearchDoc(title, url, passages, tuple(starts), lines.encode(), size)
 
 
-def index_search(site: Site, plan: SitePlan, reuse: Reuse,
-                 emit: Callable[[dict[str, bytes]], None]) -> None:
-    """Every language's search files, keyed by their path in the output folder, handed to
-    `emit` a language at a time.
+@dataclass
+class PendingIndex:
+    """The search files being made by workers (see `start_search`)."""
+
+    codes: list[str]  # every language
+    found: dict[str, dict[str, bytes]]  # language -> its files, reused or made
+    missing: list[str]  # the languages being made
+    keys: dict[str, str]  # language -> its key, for the reuse of the next build
+    started: Started
+    reuse: Reuse
+
+    def finish(self, emit: Callable[[dict[str, bytes]], None]) -> None:
+        """Hand every language's files to `emit`, once made (keyed by output path)."""
+        for code, files in zip(self.missing, self.started.results()):
+            self.reuse.keep("search", code, self.keys.get(code), files)
+            self.found[code] = files
+        for code in self.codes:
+            emit(self.found[code])
+
+    def stop(self) -> None:
+        """End the workers: the build failed before it needed the index."""
+        self.started.stop()
+
+
+def start_search(site: Site, plan: SitePlan, reuse: Reuse) -> PendingIndex:
+    """Start making every language's search files (`PendingIndex.finish` hands them on).
 
     The languages are indexed side by side for a large report, each by a process of its
     own that sends back only its files (sending the documents back cost more than it saved),
-    so that the index's many small objects are never in the memory of the build's process.
+    so that the index's many small objects are never in the memory of the build's process,
+    and that process renders the pages meanwhile.
     """
     codes = list(plan.config.language_codes)
     chapters = {code: [chapter for chapter in plan.chapters[code] if chapter.translated]
@@ -191,18 +214,16 @@ def index_search(site: Site, plan: SitePlan, reuse: Reuse,
                                 source_passages(entry), stems) for entry in entries[code]]
             return write_index(code, sections, sources)
 
-    size = sum(len(site.rendered[chapter.slug, code].html) for code in codes
+    found, missing, keys = reuse.lookup("search", codes, key)
+    # What can be reused is made here, where the next build finds it; else each language's
+    # process makes its own documents.
+    docs = {code: section_docs(chapters[code], site.rendered, code, reuse)
+            for code in missing} if reuse.active else {}
+    size = sum(len(site.rendered[chapter.slug, code].html) for code in missing
                for chapter in chapters[code])
-    def index_all(missing: list[str]) -> list[dict[str, bytes]]:
-        # What can be reused is made here, where the next build finds it; else each
-        # language's process makes its own documents.
-        docs = {code: section_docs(chapters[code], site.rendered, code, reuse)
-                for code in missing} if reuse.active else {}
-        return parallel_map(lambda code: index(code, docs.get(code)), missing,
-                            cost=size // HTML_PER_ITEM, only_collect=True)
-    languages = reuse.values("search", codes, key, index_all)
-    for code in codes:
-        emit(languages[code])
+    started = parallel_start(lambda code: index(code, docs.get(code)), missing,
+                             cost=size // HTML_PER_ITEM, only_collect=True)
+    return PendingIndex(codes, found, missing, keys, started, reuse)
 
 
 @contextlib.contextmanager

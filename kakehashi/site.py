@@ -32,7 +32,7 @@ from .config import SiteConfig, load_config
 from .diagnostics import Diagnostics, Silence, configured_silences, display_path, inline_silences
 from .pages import SitePlan, plan_site
 from .render import Renderer, render_site
-from .search import index_search
+from .search import start_search
 from .stages import (Site, align_sections, check_content, format_entries, load_bibliography_once,
                      load_sections, render_sections, resolve_references, scan_sections)
 
@@ -175,12 +175,18 @@ def build(options: BuildOptions, write: bool = True, cache: BuildCache | None = 
 
 def make_files(site: Site, plan: SitePlan, options: BuildOptions, reuse: Reuse,
                emit: Callable[[dict[str, bytes]], None]) -> Renderer:
-    """Every output file, handed to `emit` a part at a time: the search index (first, while
-    this process is smallest: each language's worker starts as large as it is), the pages,
-    the content's files and the static ones. Gives the pages' renderer."""
-    index_search(site, plan, reuse, emit)
-    renderer = render_site(plan, options.templates_dir, reuse, emit,
-                           options.out_dir.expanduser().resolve())
+    """Every output file, handed to `emit` a part at a time: the pages, the search index
+    (started first, while this process is smallest, as each language's worker starts as
+    large as it is, and made while the pages render), the content's files and the static
+    ones. Gives the pages' renderer."""
+    search = start_search(site, plan, reuse)
+    try:
+        renderer = render_site(plan, options.templates_dir, reuse, emit,
+                               options.out_dir.expanduser().resolve())
+    except BaseException:
+        search.stop()
+        raise
+    search.finish(emit)
     emit(site.assets)
     emit(static_files(options))
     return renderer

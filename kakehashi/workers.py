@@ -18,6 +18,7 @@ import pickle
 import signal
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 ITEMS_PER_WORKER = 100  # a worker is worth forking for at least this many items
@@ -43,23 +44,61 @@ def parallel_map(function: Callable[[ITEM], RESULT], items: Sequence[ITEM],
     this process does no share itself, when the work would need much more memory than its
     results (the search index): each worker needs it only for its own share.
     """
+    return parallel_start(function, items, cost, only_collect).results()
+
+
+def parallel_start(function: Callable[[ITEM], RESULT], items: Sequence[ITEM],
+                   cost: int | None = None, only_collect: bool = False) -> Started:
+    """`parallel_map` in two steps: the workers start now, and `Started.results` gives the
+    results (this process's own share done then), so that other work can go on meanwhile.
+    Without workers, all the work is done by `results`."""
     workers = min(len(items), worker_count(len(items) if cost is None else cost))
+    started = Started(function, items, workers, only_collect)
     if workers == 1:
-        return [function(item) for item in items]
-    shares = [items[first::workers] for first in range(workers)]  # dealt out like cards
-    children: list[list[int]] = []  # [pid, pipe], emptied once the worker is reaped
+        return started
     release_free_memory()  # each worker starts as big as this process is
     try:
-        ours = [] if only_collect else shares[0]
-        for share in shares if only_collect else shares[1:]:
-            children.append(start_worker(function, share))
-        done = [] if only_collect else [[function(item) for item in ours]]
-        for child, share in zip(children, shares if only_collect else shares[1:]):
-            done.append(collect(child) or [function(item) for item in share])
-    finally:
-        for child in children:
+        for share in started.shares if only_collect else started.shares[1:]:
+            started.children.append(start_worker(function, share))
+    except BaseException:
+        started.stop()
+        raise
+    return started
+
+
+@dataclass
+class Started:
+    """Work shared among workers that are running (see `parallel_start`)."""
+
+    function: Callable
+    items: Sequence
+    workers: int
+    only_collect: bool
+    children: list[list[int]] = field(default_factory=list)  # [pid, pipe], emptied when reaped
+
+    @property
+    def shares(self) -> list[Sequence]:
+        """Each process's items, dealt out like cards."""
+        return [self.items[first::self.workers] for first in range(self.workers)]
+
+    def results(self) -> list:
+        """Every item's result, in the items' order (a failed worker's share done here)."""
+        if self.workers == 1:
+            return [self.function(item) for item in self.items]
+        shares = self.shares
+        try:
+            done = [] if self.only_collect else [[self.function(item) for item in shares[0]]]
+            for child, share in zip(self.children, shares if self.only_collect else shares[1:]):
+                done.append(collect(child) or [self.function(item) for item in share])
+        finally:
+            self.stop()
+        return [done[index % self.workers][index // self.workers]
+                for index in range(len(self.items))]
+
+    def stop(self) -> None:
+        """End the workers not yet collected (the caller failed or was interrupted)."""
+        for child in self.children:
             stop_worker(child)
-    return [done[index % workers][index // workers] for index in range(len(items))]
 
 
 def release_free_memory() -> None:
