@@ -35,7 +35,7 @@ CACHE_FOLDER = ".kakehashi-cache"
 MAGIC = b"kakehashi-cache 1\n"
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Not build's code. (parity.py is build's too: the side-by-side pages align by its figures.)
-OTHER_COMMANDS = ("cli.", "serve.", "preview.", "check.", "pdf.", "import")
+OTHER_COMMANDS = ("cli.", "serve.", "quick.", "preview.", "check.", "pdf.", "import")
 LIBRARIES = ("markdown", "jinja2", "pybtex", "yaml", "markupsafe", "latexcodec")
 MISSING = object()  # no value under that key
 
@@ -275,9 +275,9 @@ class Reuse:
             self.memory.memo(kind, digest, lambda: value, keep_one_per=slot)
         return value
 
-    def keep(self, kind: str, slot: Hashable, digest: str | None, value: object) -> None:
+    def keep(self, kind: str, slot: Hashable, digest: str, value: object) -> None:
         """Remember a computed value in memory and on disk (a failure, None, is not kept)."""
-        if value is None or digest is None:
+        if value is None:
             return
         if self.memory is not None:
             self.memory.memo(kind, digest, lambda: value, keep_one_per=slot)

@@ -23,18 +23,14 @@ import os
 import tempfile
 from pathlib import Path
 
-from .assets import check_asset_references
-from .citations import resolve_citations, scan_references
-from .content import Report, Section, load_section
-from .crossrefs import resolve_crossrefs, scan_labels
+from .content import Section, load_section
 from .diagnostics import Diagnostics
 from .markdown_ext import make_markdown, render_markdown
-from .markup import scan_markup
 from .pages import SectionContent
 from .site import LastBuild
-from .stages import SectionScan
+from .stages import check_section, resolve_report, scan_section
 
-KEPT = ("path", "number", "slug", "language", "title", "summary", "draft")  # what the rest shows
+KEPT = ("number", "slug", "language", "title", "summary", "draft")  # what the other pages show
 
 
 def write_edited_pages(last: LastBuild, changed: set[str], out_dir: Path,
@@ -57,14 +53,9 @@ def write_edited_pages(last: LastBuild, changed: set[str], out_dir: Path,
     report = dataclasses.replace(site.report, sections=sections)
     scans = dict(site.scans)
     for path, section in edited.items():
-        scans[path] = SectionScan(scan_references(section, diag), scan_labels(section, diag))
-    index = resolve_citations(report, site.bibliography, site.config, diag,
-                              lambda section: scans[section.path].references)
-    labels = resolve_crossrefs(report, index, diag, lambda section: scans[section.path].labels)
-    for section in edited.values():
-        check_asset_references(Report(report.content_dir, (section.slug,), (section,)),
-                               site.assets, diag)
-        scan_markup([section], diag)
+        scans[path] = scan_section(section, diag)
+        check_section(section, report.content_dir, site.assets, diag)
+    index, labels = resolve_report(report, scans, site.bibliography, site.config, diag)
     if index.numbers != site.index.numbers or diag.failed(strict):
         return []
     pages = {page.url: page for page in last.plan.pages}

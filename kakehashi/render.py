@@ -266,11 +266,13 @@ def page_digest(data: bytes) -> str:
 
 def page_from(folder: Path | None, path: str, digest: str) -> bytes | object:
     """The page `path` as an earlier build wrote it into `folder`, if it still has `digest`."""
+    if folder is None:
+        return MISSING
     try:
-        data = (folder / path).read_bytes() if folder is not None else b""
+        data = (folder / path).read_bytes()
     except OSError:
         return MISSING
-    return data if folder is not None and page_digest(data) == digest else MISSING
+    return data if page_digest(data) == digest else MISSING
 
 
 def render_site(plan: SitePlan, templates_dir: Path, reuse: Reuse,

@@ -168,14 +168,15 @@ class PendingIndex:
     codes: list[str]  # every language
     found: dict[str, dict[str, bytes]]  # language -> its files, reused or made
     missing: list[str]  # the languages being made
-    keys: dict[str, str]  # language -> its key, for the reuse of the next build
+    keys: dict[str, str]  # language -> its key, for the next build ({}: nothing is reused)
     started: Started
     reuse: Reuse
 
     def finish(self, emit: Callable[[dict[str, bytes]], None]) -> None:
         """Hand every language's files to `emit`, once made (keyed by output path)."""
         for code, files in zip(self.missing, self.started.results()):
-            self.reuse.keep("search", code, self.keys.get(code), files)
+            if self.keys:
+                self.reuse.keep("search", code, self.keys[code], files)
             self.found[code] = files
         for code in self.codes:
             emit(self.found[code])

@@ -83,15 +83,20 @@ def resolve_references(report: Report, scans: dict[Path, SectionScan], bibliogra
 
     def resolve(_) -> tuple[tuple[CitationIndex, LabelIndex], list[Diagnostic]]:
         own = Diagnostics()
-        index = resolve_citations(report, bibliography, config, own,
-                                  lambda section: scans[section.path].references)
-        labels = resolve_crossrefs(report, index, own, lambda section: scans[section.path].labels)
-        return (index, labels), own.items
+        return resolve_report(report, scans, bibliography, config, own), own.items
 
     resolved = reuse.values("references", ["report"],
                             lambda _: fingerprint("references", report, bibliography.digest, config),
                             lambda missing: [resolve(slot) for slot in missing])
     return replay(resolved["report"], diag)
+
+
+def resolve_report(report: Report, scans: dict[Path, SectionScan], bibliography: Bibliography,
+                   config: SiteConfig, diag: Diagnostics) -> tuple[CitationIndex, LabelIndex]:
+    """Every source numbered and every label resolved, from the sections' scans."""
+    index = resolve_citations(report, bibliography, config, diag,
+                              lambda section: scans[section.path].references)
+    return index, resolve_crossrefs(report, index, diag, lambda section: scans[section.path].labels)
 
 
 @dataclass(frozen=True)
@@ -107,13 +112,18 @@ def scan_sections(report: Report, diag: Diagnostics, reuse: Reuse) -> dict[Path,
     sections = {section.path: section for section in report.sections}
 
     def scan(path: Path) -> tuple[SectionScan, list[Diagnostic]]:
-        own, section = Diagnostics(), sections[path]
-        return SectionScan(scan_references(section, own), scan_labels(section, own)), own.items
+        own = Diagnostics()
+        return scan_section(sections[path], own), own.items
 
     scanned = reuse.values("scans", list(sections),
                            lambda path: fingerprint("scans", sections[path]),
                            lambda missing: [scan(path) for path in missing])
     return {path: replay(scanned[path], diag) for path in sections}
+
+
+def scan_section(section: Section, diag: Diagnostics) -> SectionScan:
+    """One section's citations and labels."""
+    return SectionScan(scan_references(section, diag), scan_labels(section, diag))
 
 
 def check_content(report: Report, assets: dict[str, bytes], diag: Diagnostics,
@@ -124,9 +134,8 @@ def check_content(report: Report, assets: dict[str, bytes], diag: Diagnostics,
     names = sorted(assets)
 
     def check(path: Path) -> tuple[None, list[Diagnostic]]:
-        own, section = Diagnostics(), sections[path]
-        check_asset_references(Report(report.content_dir, (section.slug,), (section,)), assets, own)
-        scan_markup([section], own)
+        own = Diagnostics()
+        check_section(sections[path], report.content_dir, assets, own)
         return None, own.items
 
     checked = reuse.values("content-checks", list(sections),
@@ -134,6 +143,13 @@ def check_content(report: Report, assets: dict[str, bytes], diag: Diagnostics,
                            lambda missing: [check(path) for path in missing])
     for path in sections:
         replay(checked[path], diag)
+
+
+def check_section(section: Section, content_dir: Path, assets: dict[str, bytes],
+                  diag: Diagnostics) -> None:
+    """One section's links to the content's files, its maths and callouts."""
+    check_asset_references(Report(content_dir, (section.slug,), (section,)), assets, diag)
+    scan_markup([section], diag)
 
 
 def format_entries(bibliography: Bibliography, index: CitationIndex, config: SiteConfig,

@@ -54,11 +54,11 @@ def parallel_start(function: Callable[[ITEM], RESULT], items: Sequence[ITEM],
     Without workers, all the work is done by `results`."""
     workers = min(len(items), worker_count(len(items) if cost is None else cost))
     started = Started(function, items, workers, only_collect)
-    if workers == 1:
+    if workers <= 1:  # one item or none, or not worth a process
         return started
     release_free_memory()  # each worker starts as big as this process is
     try:
-        for share in started.shares if only_collect else started.shares[1:]:
+        for share in started.theirs:
             started.children.append(start_worker(function, share))
     except BaseException:
         started.stop()
@@ -81,14 +81,18 @@ class Started:
         """Each process's items, dealt out like cards."""
         return [self.items[first::self.workers] for first in range(self.workers)]
 
+    @property
+    def theirs(self) -> list[Sequence]:
+        """The workers' shares: all, or all but the first, this process's own."""
+        return self.shares if self.only_collect else self.shares[1:]
+
     def results(self) -> list:
         """Every item's result, in the items' order (a failed worker's share done here)."""
-        if self.workers == 1:
+        if self.workers <= 1:
             return [self.function(item) for item in self.items]
-        shares = self.shares
         try:
-            done = [] if self.only_collect else [[self.function(item) for item in shares[0]]]
-            for child, share in zip(self.children, shares if self.only_collect else shares[1:]):
+            done = [] if self.only_collect else [[self.function(item) for item in self.shares[0]]]
+            for child, share in zip(self.children, self.theirs):
                 done.append(collect(child) or [self.function(item) for item in share])
         finally:
             self.stop()
